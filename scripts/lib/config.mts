@@ -1,0 +1,155 @@
+// Configuration: defaults < .env < the process environment < command-line flags.
+// Every variable is validated once, here, and every problem is reported in one
+// message so a person fixes their .env in one go.
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseDotenv } from "dotenv";
+import { UserError } from "./errors.mts";
+
+export const CLUSTER_KINDS = ["kind", "minikube", "oke"] as const;
+export type ClusterKind = (typeof CLUSTER_KINDS)[number];
+
+export type Config = {
+  cluster: ClusterKind;
+  clusterName: string;
+  gitRepoUrl: string | undefined;
+  gitRevision: string | undefined;
+  githubToken: string | undefined;
+  domain: string;
+  timeoutSeconds: number;
+  ociProfile: string;
+  ociRegion: string | undefined;
+  ociTenancyOcid: string | undefined;
+  ociCompartmentOcid: string | undefined;
+  okeNodeCount: number;
+  okeNodeOcpus: number;
+  okeNodeMemoryGb: number;
+  acmeEmail: string | undefined;
+  cloudflareApiToken: string | undefined;
+  grafanaAdminPassword: string | undefined;
+  redisPassword: string | undefined;
+};
+
+type Parser<T> = (raw: string) => T | { problem: string };
+type Variable<T> = { key: keyof Config; env: string; parse: Parser<T>; default?: (c: Partial<Config>) => T | undefined };
+
+const text: Parser<string> = (raw) => raw;
+
+const oneOf =
+  <T extends string>(allowed: readonly T[]): Parser<T> =>
+  (raw) =>
+    (allowed as readonly string[]).includes(raw) ? (raw as T) : { problem: `must be one of ${allowed.join(", ")}` };
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    return /^\d+$/.test(raw) && n >= min && n <= max ? n : { problem: `must be a whole number from ${min} to ${max}` };
+  };
+
+const matching =
+  (pattern: RegExp, description: string): Parser<string> =>
+  (raw) =>
+    pattern.test(raw) ? raw : { problem: `must be ${description}` };
+
+/** "90s", "15m", "1h" or a plain number of seconds. */
+export const duration: Parser<number> = (raw) => {
+  const match = /^(\d+)(s|m|h)?$/.exec(raw.trim());
+  if (!match) return { problem: 'must be a duration such as "900", "90s", "15m" or "1h"' };
+  const seconds = Number(match[1]) * ({ s: 1, m: 60, h: 3600 }[match[2] ?? "s"] ?? 1);
+  return seconds > 0 ? seconds : { problem: "must be longer than zero" };
+};
+
+// https://host/owner/repo(.git), ssh://git@host/owner/repo or git@host:owner/repo(.git)
+export const gitUrl = matching(
+  /^(https:\/\/[\w.-]+(:\d+)?\/[\w./-]+|ssh:\/\/[\w.-]+@[\w.-]+(:\d+)?\/[\w./-]+|[\w.-]+@[\w.-]+:[\w./-]+)$/,
+  "a git URL such as https://github.com/OWNER/REPO.git or git@github.com:OWNER/REPO.git",
+);
+const dnsName = matching(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a DNS name in lower case, like localhost or example.com");
+const clusterName = matching(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "lower-case letters, digits and dashes, at most 32 characters");
+const ocid = (kind: string) => matching(new RegExp(`^ocid1\\.${kind}\\.oc\\d\\.[\\w.-]*\\.[a-z0-9]+$`), `an OCI ${kind} OCID (ocid1.${kind}.oc1..…)`);
+const email = matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
+const secret = matching(/^\S{12,}$/, "at least 12 characters with no spaces");
+
+const DEFAULT_DOMAIN: Record<ClusterKind, string | undefined> = { kind: "localhost", minikube: "localhost", oke: undefined };
+
+const VARIABLES: Variable<unknown>[] = [
+  { key: "cluster", env: "CLUSTER", parse: oneOf(CLUSTER_KINDS), default: () => "kind" },
+  { key: "clusterName", env: "CLUSTER_NAME", parse: clusterName, default: () => "giropops" },
+  { key: "gitRepoUrl", env: "GIT_REPO_URL", parse: gitUrl },
+  { key: "gitRevision", env: "GIT_REVISION", parse: matching(/^[\w./-]+$/, "a branch, tag or commit") },
+  { key: "githubToken", env: "GITHUB_TOKEN", parse: matching(/^\S{20,}$/, "a GitHub token (ghp_…, github_pat_… or gho_…)") },
+  { key: "domain", env: "PLATFORM_DOMAIN", parse: dnsName, default: (c) => DEFAULT_DOMAIN[c.cluster ?? "kind"] },
+  { key: "timeoutSeconds", env: "BOOTSTRAP_TIMEOUT", parse: duration, default: () => 1200 },
+  { key: "ociProfile", env: "OCI_CLI_PROFILE", parse: matching(/^[\w-]+$/, "an OCI CLI profile name"), default: () => "DEFAULT" },
+  { key: "ociRegion", env: "OCI_REGION", parse: matching(/^[a-z]+-[a-z]+-\d$/, "an OCI region such as sa-saopaulo-1") },
+  { key: "ociTenancyOcid", env: "OCI_TENANCY_OCID", parse: ocid("tenancy") },
+  { key: "ociCompartmentOcid", env: "OCI_COMPARTMENT_OCID", parse: matching(/^ocid1\.(compartment|tenancy)\.oc\d\.[\w.-]*\.[a-z0-9]+$/, "an OCI compartment OCID (ocid1.compartment.oc1..…)") },
+  { key: "okeNodeCount", env: "OKE_NODE_COUNT", parse: integer(1, 4), default: () => 2 },
+  { key: "okeNodeOcpus", env: "OKE_NODE_OCPUS", parse: integer(1, 4), default: () => 1 },
+  { key: "okeNodeMemoryGb", env: "OKE_NODE_MEMORY_GB", parse: integer(4, 24), default: () => 6 },
+  { key: "acmeEmail", env: "ACME_EMAIL", parse: email },
+  { key: "cloudflareApiToken", env: "CLOUDFLARE_API_TOKEN", parse: matching(/^\S{20,}$/, "a Cloudflare API token") },
+  { key: "grafanaAdminPassword", env: "GRAFANA_ADMIN_PASSWORD", parse: secret },
+  { key: "redisPassword", env: "REDIS_PASSWORD", parse: secret },
+];
+
+/** The environment variable behind each setting, for messages and docs. */
+export const ENV_NAMES: Record<keyof Config, string> = Object.fromEntries(VARIABLES.map((v) => [v.key, v.env])) as Record<keyof Config, string>;
+
+export type LoadOptions = {
+  /** Path of the .env file; a missing file is fine. */
+  envFile?: string;
+  /** The process environment (injected in tests). */
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags, already named by setting. */
+  overrides?: Partial<Config>;
+};
+
+export function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return parseDotenv(readFileSync(path, "utf8"));
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const fromFile = options.envFile ? readEnvFile(options.envFile) : {};
+  const env = options.env ?? process.env;
+  const overrides = options.overrides ?? {};
+  const problems: string[] = [];
+  const config: Partial<Record<keyof Config, unknown>> = {};
+
+  for (const variable of VARIABLES) {
+    if (overrides[variable.key] !== undefined) {
+      config[variable.key] = overrides[variable.key];
+      continue;
+    }
+    const raw = env[variable.env] ?? fromFile[variable.env];
+    if (raw === undefined || raw.trim() === "") {
+      config[variable.key] = variable.default?.(config as Partial<Config>);
+      continue;
+    }
+    const parsed = variable.parse(raw.trim());
+    if (parsed !== null && typeof parsed === "object" && "problem" in parsed) {
+      const shown = /TOKEN|PASSWORD/.test(variable.env) ? "(hidden)" : JSON.stringify(raw);
+      problems.push(`${variable.env}=${shown} ${parsed.problem}`);
+    } else {
+      config[variable.key] = parsed;
+    }
+  }
+
+  const cluster = config.cluster as ClusterKind | undefined;
+  if (cluster === "oke") {
+    for (const key of ["ociRegion", "ociCompartmentOcid", "domain"] as const) {
+      if (config[key] === undefined && !problems.some((p) => p.startsWith(`${ENV_NAMES[key]}=`))) {
+        problems.push(`${ENV_NAMES[key]} is required for --cluster oke`);
+      }
+    }
+  }
+
+  if (problems.length > 0) {
+    const where = options.envFile ? ` (from ${options.envFile}, the environment or flags)` : "";
+    throw new UserError(`Invalid configuration${where}:\n  - ${problems.join("\n  - ")}`, {
+      fix: "correct the values above; .env.example documents every variable",
+    });
+  }
+  return config as Config;
+}

@@ -1,0 +1,68 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../scripts/lib/config.mts";
+import { UserError } from "../scripts/lib/errors.mts";
+
+function envFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "giropops-config-"));
+  const path = join(dir, ".env");
+  writeFileSync(path, text);
+  return path;
+}
+
+function problemsOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    assert.instance(error, UserError);
+    return (error as UserError).message;
+  }
+  throw new assert.Assertion({ message: "expected a UserError", generated: false, operator: "throws", expects: "UserError", actual: "nothing" });
+}
+
+test("defaults give a kind cluster named giropops on localhost", () => {
+  const config = loadConfig({ env: {} });
+  assert.is(config.cluster, "kind");
+  assert.is(config.clusterName, "giropops");
+  assert.is(config.domain, "localhost");
+  assert.is(config.timeoutSeconds, 1200);
+});
+
+test(".env values are read, the environment beats .env, and flags beat both", () => {
+  const path = envFile("CLUSTER=minikube\nCLUSTER_NAME=from-file\nBOOTSTRAP_TIMEOUT=15m\n");
+  const fromFile = loadConfig({ envFile: path, env: {} });
+  assert.is(fromFile.cluster, "minikube");
+  assert.is(fromFile.timeoutSeconds, 900);
+  const fromEnv = loadConfig({ envFile: path, env: { CLUSTER_NAME: "from-env" } });
+  assert.is(fromEnv.clusterName, "from-env");
+  const fromFlag = loadConfig({ envFile: path, env: { CLUSTER_NAME: "from-env" }, overrides: { clusterName: "from-flag" } });
+  assert.is(fromFlag.clusterName, "from-flag");
+});
+
+test("every bad variable is reported at once, secrets are not echoed", () => {
+  const path = envFile("CLUSTER=docker\nOKE_NODE_COUNT=9\nGIT_REPO_URL=not a url\nGRAFANA_ADMIN_PASSWORD=short\n");
+  const message = problemsOf(() => loadConfig({ envFile: path, env: {} }));
+  assert.match(message, /CLUSTER="docker" must be one of kind, minikube, oke/);
+  assert.match(message, /OKE_NODE_COUNT="9" must be a whole number from 1 to 4/);
+  assert.match(message, /GIT_REPO_URL="not a url" must be a git URL/);
+  assert.match(message, /GRAFANA_ADMIN_PASSWORD=\(hidden\)/);
+  assert.not.match(message, /short/);
+});
+
+test("oke requires its region, compartment and domain", () => {
+  const message = problemsOf(() => loadConfig({ env: { CLUSTER: "oke" } }));
+  assert.match(message, /OCI_REGION is required for --cluster oke/);
+  assert.match(message, /OCI_COMPARTMENT_OCID is required/);
+  assert.match(message, /PLATFORM_DOMAIN is required/);
+});
+
+test("git URLs in https and ssh forms are accepted", () => {
+  for (const url of ["https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@github.com/o/r"]) {
+    assert.is(loadConfig({ env: { GIT_REPO_URL: url } }).gitRepoUrl, url);
+  }
+});
+
+test.run();
