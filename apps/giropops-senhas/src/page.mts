@@ -66,7 +66,7 @@ export function renderPage({ senha, senhas, error, form }: PageModel): string {
       <h2>Últimas senhas geradas</h2>
       ${list}
     </section>
-    <footer>Giropops Senhas · <a href="/api/senhas">API</a> · <a href="/metrics">métricas</a></footer>
+    <footer>Giropops Senhas · <a href="/api/senhas">API</a></footer>
   </main>
 </body>
 </html>
