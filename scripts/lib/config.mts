@@ -103,7 +103,12 @@ export type LoadOptions = {
   env?: Record<string, string | undefined>;
   /** Values from command-line flags, already named by setting. */
   overrides?: Partial<Config>;
+  /** Raw command-line flag values, validated like the variables (and named by flag in messages). */
+  flags?: { [K in keyof Config]?: { flag: string; value: string } };
 };
+
+/** Always Free A1 allowance the OKE node pool must fit in (see .env.example). */
+export const OKE_FREE_TIER = { ocpus: 2, memoryGb: 12 } as const;
 
 export function readEnvFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
@@ -114,6 +119,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const fromFile = options.envFile ? readEnvFile(options.envFile) : {};
   const env = options.env ?? process.env;
   const overrides = options.overrides ?? {};
+  const flags = options.flags ?? {};
   const problems: string[] = [];
   const config: Partial<Record<keyof Config, unknown>> = {};
 
@@ -122,7 +128,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
       config[variable.key] = overrides[variable.key];
       continue;
     }
-    const raw = env[variable.env] ?? fromFile[variable.env];
+    const flag = flags[variable.key];
+    const raw = flag?.value ?? env[variable.env] ?? fromFile[variable.env];
     if (raw === undefined || raw.trim() === "") {
       config[variable.key] = variable.default?.(config as Partial<Config>);
       continue;
@@ -130,7 +137,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const parsed = variable.parse(raw.trim());
     if (parsed !== null && typeof parsed === "object" && "problem" in parsed) {
       const shown = /TOKEN|PASSWORD/.test(variable.env) ? "(hidden)" : JSON.stringify(raw);
-      problems.push(`${variable.env}=${shown} ${parsed.problem}`);
+      problems.push(flag ? `${flag.flag} ${shown} ${parsed.problem}` : `${variable.env}=${shown} ${parsed.problem}`);
     } else {
       config[variable.key] = parsed;
     }
@@ -142,6 +149,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
       if (config[key] === undefined && !problems.some((p) => p.startsWith(`${ENV_NAMES[key]}=`))) {
         problems.push(`${ENV_NAMES[key]} is required for --cluster oke`);
       }
+    }
+    const nodes = config.okeNodeCount as number | undefined;
+    const ocpus = config.okeNodeOcpus as number | undefined;
+    const memory = config.okeNodeMemoryGb as number | undefined;
+    if (nodes !== undefined && ocpus !== undefined && nodes * ocpus > OKE_FREE_TIER.ocpus) {
+      problems.push(`OKE_NODE_COUNT × OKE_NODE_OCPUS = ${nodes * ocpus} OCPUs exceeds the Always Free ${OKE_FREE_TIER.ocpus} OCPUs`);
+    }
+    if (nodes !== undefined && memory !== undefined && nodes * memory > OKE_FREE_TIER.memoryGb) {
+      problems.push(`OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = ${nodes * memory} GB exceeds the Always Free ${OKE_FREE_TIER.memoryGb} GB`);
     }
   }
 

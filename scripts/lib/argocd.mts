@@ -1,0 +1,270 @@
+// Argo CD: the root Application that hands the cluster over to git, the
+// day-0 install, and watching Applications until they are Synced and Healthy
+// (or explaining why not). Shared by bootstrap, status and verify.
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Config } from "./config.mts";
+import { UserError } from "./errors.mts";
+import { FIELD_MANAGER, describeObject, isReady, kubectl, parseManifests, type Kube, type KubeObject, type WaitOutcome } from "./kube.mts";
+import { lastLine, type Runner } from "./runner.mts";
+
+export const ARGOCD_NAMESPACE = "argocd";
+export const ROOT_APP = "root";
+export const APPLICATION = { apiVersion: "argoproj.io/v1alpha1", kind: "Application" } as const;
+/** Child Applications with this label point at this repository (see contracts). */
+export const SOURCE_LABEL = "giropops.dev/source";
+/** What the Applications and AppProjects in git say; the root Application patches it. */
+export const PLACEHOLDER_SOURCE = { repoURL: "https://github.com/giropops/giropops-platform.git", targetRevision: "main" } as const;
+
+export type RootInput = Pick<Config, "cluster"> & Partial<Pick<Config, "gitRepoUrl" | "gitRevision">>;
+
+/**
+ * The root Application (not in git): clusters/<cluster> from the user's repo
+ * and revision, passed down to every child Application labelled
+ * giropops.dev/source=git and to every AppProject by kustomize patches.
+ * Offline validation renders with exactly these patches.
+ */
+export function rootApplication(config: RootInput): KubeObject {
+  const repoURL = config.gitRepoUrl ?? PLACEHOLDER_SOURCE.repoURL;
+  const targetRevision = config.gitRevision ?? PLACEHOLDER_SOURCE.targetRevision;
+  const group = "argoproj.io";
+  return {
+    apiVersion: APPLICATION.apiVersion,
+    kind: APPLICATION.kind,
+    metadata: { name: ROOT_APP, namespace: ARGOCD_NAMESPACE, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
+    spec: {
+      project: "platform",
+      source: {
+        repoURL,
+        targetRevision,
+        path: `clusters/${config.cluster}`,
+        kustomize: {
+          patches: [
+            {
+              target: { group, kind: "Application", labelSelector: `${SOURCE_LABEL}=git` },
+              patch: JSON.stringify([
+                { op: "replace", path: "/spec/source/repoURL", value: repoURL },
+                { op: "replace", path: "/spec/source/targetRevision", value: targetRevision },
+              ]),
+            },
+            { target: { group, kind: "AppProject" }, patch: JSON.stringify([{ op: "replace", path: "/spec/sourceRepos/0", value: repoURL }]) },
+          ],
+        },
+      },
+      destination: { server: "https://kubernetes.default.svc", namespace: ARGOCD_NAMESPACE },
+      syncPolicy: {
+        automated: { prune: true, selfHeal: true },
+        // A person may pause auto-sync on one child to roll it back; root must not undo that.
+        syncOptions: ["RespectIgnoreDifferences=true"],
+      },
+      ignoreDifferences: [{ group, kind: "Application", jsonPointers: ["/spec/syncPolicy/automated/enabled"] }],
+    },
+  };
+}
+
+const base64 = (text: string) => Buffer.from(text).toString("base64");
+
+/** Argo CD's declarative repository: a Secret labelled secret-type=repository. */
+export function repositorySecret(url: string, sshPrivateKey: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: "repo-giropops-platform",
+      namespace: ARGOCD_NAMESPACE,
+      labels: { "argocd.argoproj.io/secret-type": "repository", "app.kubernetes.io/managed-by": FIELD_MANAGER },
+    },
+    type: "Opaque",
+    data: { type: base64("git"), url: base64(url), sshPrivateKey: base64(sshPrivateKey) },
+  };
+}
+
+/** A kustomization whose resources include a URL needs the network to render. */
+export function remoteResources(dir: string): string[] {
+  const file = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((name) => join(dir, name)).find(existsSync);
+  if (!file) return [];
+  const kustomization = (parseYaml(readFileSync(file, "utf8")) ?? {}) as { resources?: unknown[] };
+  return (kustomization.resources ?? []).filter((r): r is string => typeof r === "string" && /^(https?:\/\/|github\.com\/|git@|ssh:\/\/)/.test(r));
+}
+
+/** `kubectl kustomize <dir>` through the runner, parsed into objects. */
+export async function renderKustomization(runner: Runner, root: string, dir: string): Promise<KubeObject[]> {
+  const shown = relative(root, dir) || ".";
+  if (!existsSync(dir)) throw new UserError(`${shown} does not exist in this checkout`, { fix: "update your checkout (git pull); bootstrap applies it at day 0" });
+  const result = await runner.run("kubectl", ["kustomize", dir], { readOnly: true, check: false });
+  if (result.code !== 0) {
+    throw new UserError(`rendering ${shown} failed: ${lastLine(result.stderr)}`, {
+      fix: `run "kubectl kustomize ${shown}" to see the whole error${remoteResources(dir).length ? "; its remote resources need network access" : ""}`,
+    });
+  }
+  return parseManifests(result.stdout);
+}
+
+/** Waits until every CRD, Deployment and StatefulSet among `objects` is ready; else a UserError naming the laggards. */
+export async function waitForReady(kube: Kube, objects: KubeObject[], options: { timeoutMs: number; pollMs?: number; onProgress?: (text: string) => void }): Promise<void> {
+  const groups = new Map<string, { apiVersion: string; kind: string; namespace?: string; names: Set<string> }>();
+  for (const object of objects) {
+    if (!["CustomResourceDefinition", "Deployment", "StatefulSet"].includes(object.kind)) continue;
+    const key = `${object.apiVersion}|${object.kind}|${object.metadata.namespace ?? ""}`;
+    const group = groups.get(key) ?? { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, names: new Set() };
+    group.names.add(object.metadata.name);
+    groups.set(key, group);
+  }
+  const deadline = Date.now() + options.timeoutMs;
+  for (const group of groups.values()) {
+    const notReady = (items: KubeObject[]) => [...group.names].filter((name) => !items.some((item) => item.metadata.name === name && isReady(item)));
+    const outcome = await kube.waitUntil({ apiVersion: group.apiVersion, kind: group.kind, namespace: group.namespace }, {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      pollMs: options.pollMs,
+      done: (items) => notReady(items).length === 0,
+      onChange: (items) => {
+        const waiting = notReady(items);
+        options.onProgress?.(`${group.kind}: ${group.names.size - waiting.length}/${group.names.size} ready${waiting.length ? ` (waiting for ${waiting.slice(0, 3).join(", ")}${waiting.length > 3 ? ", …" : ""})` : ""}`);
+      },
+    });
+    if (outcome.outcome !== "done") {
+      const waiting = notReady(outcome.items);
+      const first = waiting[0] ?? "";
+      throw new UserError(`timed out waiting for ${group.kind} ${waiting.join(", ")} to be ready`, {
+        fix: `look at ${kubectl(kube.target, ...(group.namespace ? ["-n", group.namespace] : []), "describe", group.kind.toLowerCase(), first)}, then re-run bootstrap (it resumes)`,
+      });
+    }
+  }
+}
+
+/** True when the root Application exists: Argo CD runs from git and owns itself. */
+export async function handedOver(kube: Kube): Promise<boolean> {
+  return (await kube.get(APPLICATION.apiVersion, APPLICATION.kind, ROOT_APP, ARGOCD_NAMESPACE)) !== undefined;
+}
+
+// ---------------------------------------------------------------- Applications
+
+export type AppState = {
+  name: string;
+  sync: string;
+  health: string;
+  revision: string;
+  message?: string;
+  operation?: string;
+};
+
+export function appState(app: KubeObject): AppState {
+  const status = app.status ?? {};
+  const operation = status.operationState;
+  return {
+    name: app.metadata.name,
+    sync: status.sync?.status ?? "Unknown",
+    health: status.health?.status ?? "Unknown",
+    revision: String(status.sync?.revision ?? "").slice(0, 7) || "-",
+    message: status.health?.message ?? (status.conditions ?? [])[0]?.message,
+    operation: operation && operation.phase !== "Succeeded" ? `${operation.phase}${operation.message ? `: ${operation.message}` : ""}` : undefined,
+  };
+}
+
+const isGood = (app: AppState) => app.sync === "Synced" && app.health === "Healthy";
+
+/** The child Applications the root says it manages. */
+function expectedChildren(apps: KubeObject[]): string[] {
+  const root = apps.find((app) => app.metadata.name === ROOT_APP);
+  const resources = (root?.status?.resources ?? []) as { kind?: string; name?: string }[];
+  return resources.filter((r) => r.kind === "Application" && r.name).map((r) => r.name!);
+}
+
+/** Done: root exists, every child it lists exists, and all are Synced and Healthy. */
+export function allSyncedAndHealthy(apps: KubeObject[]): boolean {
+  if (!apps.some((app) => app.metadata.name === ROOT_APP)) return false;
+  const names = new Set(apps.map((app) => app.metadata.name));
+  return expectedChildren(apps).every((name) => names.has(name)) && apps.map(appState).every(isGood);
+}
+
+export function progressText(apps: KubeObject[]): string {
+  const states = apps.map(appState).sort((a, b) => (a.name === ROOT_APP ? -1 : b.name === ROOT_APP ? 1 : a.name.localeCompare(b.name)));
+  const width = Math.max(0, ...states.map((s) => s.name.length));
+  const present = new Set(states.map((s) => s.name));
+  const missing = expectedChildren(apps).filter((name) => !present.has(name));
+  return [
+    ...states.map((s) => `${isGood(s) ? "✔" : s.health === "Degraded" || s.operation?.startsWith("Failed") ? "✖" : "…"} ${s.name.padEnd(width)}  ${s.sync.padEnd(10)} ${s.health}`),
+    ...missing.map((name) => `… ${name.padEnd(width)}  (not created yet)`),
+  ].join("\n");
+}
+
+export type WatchOptions = {
+  timeoutMs: number;
+  pollMs?: number;
+  /** How long an app may stay Degraded (or its sync Failed) before we stop waiting. */
+  degradedGraceMs?: number;
+  onProgress?: (text: string) => void;
+};
+
+/** Watches every Application in argocd until all are Synced and Healthy, one stays Degraded, or time runs out. */
+export async function watchApplications(kube: Kube, options: WatchOptions): Promise<WaitOutcome<KubeObject>> {
+  const grace = options.degradedGraceMs ?? 180_000;
+  const badSince = new Map<string, number>();
+  return kube.waitUntil({ ...APPLICATION, namespace: ARGOCD_NAMESPACE }, {
+    timeoutMs: options.timeoutMs,
+    pollMs: options.pollMs,
+    done: allSyncedAndHealthy,
+    onChange: (apps) => options.onProgress?.(progressText(apps)),
+    failed: (apps) => {
+      const now = Date.now();
+      for (const state of apps.map(appState)) {
+        const bad = state.health === "Degraded" || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
+        if (!bad) badSince.delete(state.name);
+        else if (!badSince.has(state.name)) badSince.set(state.name, now);
+        if (bad && now - badSince.get(state.name)! >= grace) return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}`;
+      }
+      return undefined;
+    },
+  });
+}
+
+type ResourceStatus = { group?: string; version: string; kind: string; namespace?: string; name: string; status?: string; health?: { status?: string; message?: string } };
+
+/** Why the platform is not healthy: per app, its unhealthy resources, their conditions and last events, and what to run next. */
+export async function diagnose(kube: Kube, apps: KubeObject[]): Promise<string[]> {
+  const lines: string[] = [];
+  const present = new Set(apps.map((app) => app.metadata.name));
+  for (const name of expectedChildren(apps).filter((n) => !present.has(n))) {
+    lines.push(`✖ ${name}: not created yet (root has not synced it)`);
+  }
+  let next: string | undefined;
+  for (const app of apps) {
+    const state = appState(app);
+    if (isGood(state)) continue;
+    lines.push(`✖ ${state.name}: ${state.sync} / ${state.health}${state.message ? ` — ${state.message}` : ""}`);
+    if (state.operation) lines.push(`    last sync: ${state.operation}`);
+    for (const c of (app.status?.conditions ?? []) as { type: string; message?: string }[]) lines.push(`    ${c.type}: ${c.message ?? ""}`);
+    const resources = ((app.status?.resources ?? []) as ResourceStatus[]).filter((r) => r.kind !== "Application" && ((r.health?.status && r.health.status !== "Healthy") || r.status === "OutOfSync"));
+    for (const resource of resources.slice(0, 5)) {
+      const ref = { kind: resource.kind, metadata: { name: resource.name, namespace: resource.namespace } };
+      lines.push(`    ${describeObject(ref)}: ${[resource.status, resource.health?.status].filter(Boolean).join(" / ")}${resource.health?.message ? ` — ${resource.health.message}` : ""}`);
+      const object = await kube.get(resource.group ? `${resource.group}/${resource.version}` : resource.version, resource.kind, resource.name, resource.namespace).catch(() => undefined);
+      for (const c of (object?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]) {
+        if (c.status !== "True" || /Failure|Error/.test(c.reason ?? "")) lines.push(`      condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
+      }
+      if (resource.namespace) {
+        const events = await kube
+          .list({ apiVersion: "v1", kind: "Event", namespace: resource.namespace, fieldSelector: `involvedObject.kind=${resource.kind},involvedObject.name=${resource.name}` })
+          .catch(() => []);
+        const when = (e: KubeObject) => String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? "");
+        for (const event of events.sort((a, b) => when(a).localeCompare(when(b))).slice(-3)) {
+          lines.push(`      event ${event.type ?? ""} ${event.reason ?? ""}: ${event.message ?? ""}`.replace(/\s+/g, " ").trimEnd());
+        }
+      }
+      next ??= kubectl(kube.target, ...(resource.namespace ? ["-n", resource.namespace] : []), "describe", resource.kind.toLowerCase(), resource.name);
+    }
+    next ??= kubectl(kube.target, "-n", ARGOCD_NAMESPACE, "get", "application", state.name, "-o", "yaml");
+  }
+  if (next) lines.push("", `next: ${next}`, "then re-run bootstrap: it resumes and keeps waiting");
+  return lines;
+}
+
+/** Argo CD's own Deployments and StatefulSets in argocd are ready. */
+export async function argoCdRunning(kube: Kube): Promise<boolean> {
+  const workloads = [
+    ...(await kube.list({ apiVersion: "apps/v1", kind: "Deployment", namespace: ARGOCD_NAMESPACE })),
+    ...(await kube.list({ apiVersion: "apps/v1", kind: "StatefulSet", namespace: ARGOCD_NAMESPACE })),
+  ];
+  return workloads.length > 0 && workloads.every(isReady);
+}

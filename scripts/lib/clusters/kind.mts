@@ -1,0 +1,43 @@
+// kind: one control-plane node from clusters/kind/kind-config.yaml (pinned node
+// image, host ports 80/443 mapped to the Traefik NodePorts).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { ClusterProvider } from "./types.mts";
+
+export const KIND_CONFIG = "clusters/kind/kind-config.yaml";
+
+type KindConfig = { nodes?: { extraPortMappings?: { hostPort?: number }[] }[] };
+
+export const kind: ClusterProvider = {
+  kind: "kind",
+  label: (config) => `kind cluster ${config.clusterName}`,
+  tools: ["docker", "kind", "kubectl"],
+  docker: { cpus: 4, memoryMiB: 6144 },
+  hostPorts(root) {
+    const config = parse(readFileSync(join(root, KIND_CONFIG), "utf8")) as KindConfig;
+    return (config.nodes ?? []).flatMap((node) => node.extraPortMappings ?? []).flatMap((m) => (m.hostPort ? [m.hostPort] : []));
+  },
+  target: (config) => ({ context: `kind-${config.clusterName}` }),
+  async exists({ runner, config }) {
+    const result = await runner.run("kind", ["get", "clusters"], { readOnly: true, check: false });
+    return result.code === 0 && result.stdout.split("\n").some((line) => line.trim() === config.clusterName);
+  },
+  async ensure(context) {
+    const { runner, config, root } = context;
+    if (await kind.exists(context)) return `reused ${kind.label(config)}`;
+    await runner.run("kind", ["create", "cluster", "--name", config.clusterName, "--config", KIND_CONFIG, "--wait", "120s"], {
+      cwd: root,
+      fix: `see the output above; "kind delete cluster --name ${config.clusterName}" then re-run starts over`,
+    });
+    return `created ${kind.label(config)}`;
+  },
+  async loadImage({ runner, config }, image) {
+    await runner.run("kind", ["load", "docker-image", image, "--name", config.clusterName]);
+  },
+  async remove(context) {
+    if (!(await kind.exists(context))) return `no ${kind.label(context.config)} to delete`;
+    await context.runner.run("kind", ["delete", "cluster", "--name", context.config.clusterName]);
+    return `deleted ${kind.label(context.config)}`;
+  },
+};

@@ -1,0 +1,71 @@
+// minikube: one profile started with the docker driver and the flags in
+// clusters/minikube/profile.yaml (CPUs, memory, pinned Kubernetes, host ports).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { UserError } from "../errors.mts";
+import type { ClusterProvider } from "./types.mts";
+
+export const MINIKUBE_PROFILE = "clusters/minikube/profile.yaml";
+
+export type MinikubeProfile = { driver: string; cpus: number; memoryMiB: number; kubernetesVersion: string; ports: string[] };
+
+export function readProfile(root: string): MinikubeProfile {
+  return parse(readFileSync(join(root, MINIKUBE_PROFILE), "utf8")) as MinikubeProfile;
+}
+
+/** The `minikube start` flags for a new profile. */
+export function startFlags(profile: MinikubeProfile): string[] {
+  return [
+    `--driver=${profile.driver}`,
+    `--cpus=${profile.cpus}`,
+    `--memory=${profile.memoryMiB}mb`,
+    `--kubernetes-version=${profile.kubernetesVersion}`,
+    `--ports=${profile.ports.join(",")}`,
+  ];
+}
+
+type ProfileList = { valid?: { Name: string; Status?: string }[]; invalid?: { Name: string }[] };
+
+async function status(runner: Parameters<ClusterProvider["exists"]>[0]["runner"], name: string): Promise<string | undefined> {
+  const result = await runner.run("minikube", ["profile", "list", "--output=json"], { readOnly: true, check: false });
+  if (result.code !== 0 || !result.stdout.trim()) return undefined;
+  try {
+    const list = JSON.parse(result.stdout) as ProfileList;
+    return list.valid?.find((p) => p.Name === name)?.Status ?? (list.invalid?.some((p) => p.Name === name) ? "Invalid" : undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+export const minikube: ClusterProvider = {
+  kind: "minikube",
+  label: (config) => `minikube profile ${config.clusterName}`,
+  tools: ["docker", "minikube", "kubectl"],
+  docker: { cpus: 4, memoryMiB: 6144 },
+  hostPorts: (root) => readProfile(root).ports.map((mapping) => Number(mapping.split(":").at(-2))),
+  target: (config) => ({ context: config.clusterName }),
+  async exists({ runner, config }) {
+    return (await status(runner, config.clusterName)) !== undefined;
+  },
+  async ensure({ runner, config, root }) {
+    const name = config.clusterName;
+    const current = await status(runner, name);
+    if (current === "Running" || current === "OK") return `reused ${minikube.label(config)}`;
+    if (current === "Invalid") {
+      throw new UserError(`minikube profile ${name} is invalid`, { fix: `minikube delete --profile ${name}, then re-run` });
+    }
+    // An existing, stopped profile keeps its settings: start it as it is.
+    const flags = current ? [] : startFlags(readProfile(root));
+    await runner.run("minikube", ["start", `--profile=${name}`, ...flags], { fix: `see "minikube logs --profile=${name}"; "minikube delete --profile=${name}" then re-run starts over` });
+    return `${current ? "started" : "created"} ${minikube.label(config)}`;
+  },
+  async loadImage({ runner, config }, image) {
+    await runner.run("minikube", ["image", "load", image, `--profile=${config.clusterName}`]);
+  },
+  async remove(context) {
+    if (!(await minikube.exists(context))) return `no ${minikube.label(context.config)} to delete`;
+    await context.runner.run("minikube", ["delete", `--profile=${context.config.clusterName}`]);
+    return `deleted ${minikube.label(context.config)}`;
+  },
+};

@@ -1,0 +1,115 @@
+// OKE on the OCI Always Free tier: OpenTofu in clusters/oke/tofu creates the
+// VCN, a basic cluster and an arm64 A1.Flex node pool; the OCI CLI writes a
+// kubeconfig of our own (clusters/oke/<name>.kubeconfig, git-ignored).
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { Config } from "../config.mts";
+import { UserError } from "../errors.mts";
+import type { ClusterContext, ClusterProvider } from "./types.mts";
+
+export const TOFU_DIR = "clusters/oke/tofu";
+const PLAN_FILE = "giropops.tfplan";
+
+export const kubeconfigFile = (config: Config) => `clusters/oke/${config.clusterName}.kubeconfig`;
+const contextName = (config: Config) => `oke-${config.clusterName}`;
+
+/** -var flags: nothing secret goes here (OCI credentials stay in ~/.oci/config). */
+export function tofuVars(config: Config): string[] {
+  const vars: Record<string, string | number | undefined> = {
+    region: config.ociRegion,
+    compartment_ocid: config.ociCompartmentOcid,
+    tenancy_ocid: config.ociTenancyOcid,
+    oci_profile: config.ociProfile,
+    cluster_name: config.clusterName,
+    node_count: config.okeNodeCount,
+    node_ocpus: config.okeNodeOcpus,
+    node_memory_gb: config.okeNodeMemoryGb,
+  };
+  return Object.entries(vars).flatMap(([key, value]) => (value === undefined ? [] : ["-var", `${key}=${value}`]));
+}
+
+function tofu(context: ClusterContext, args: string[], options: { readOnly?: boolean; check?: boolean; echo?: boolean } = {}) {
+  return context.runner.run("tofu", [`-chdir=${TOFU_DIR}`, ...args], {
+    cwd: context.root,
+    readOnly: options.readOnly,
+    check: options.check,
+    echo: options.echo ? (chunk) => context.ui.echo(chunk) : undefined,
+    env: { TF_IN_AUTOMATION: "1" },
+    fix: `run "tofu -chdir=${TOFU_DIR} ${args[0]}" yourself to see the whole output`,
+  });
+}
+
+async function clusterId(context: ClusterContext): Promise<string | undefined> {
+  const result = await tofu(context, ["output", "-json"], { readOnly: true, check: false });
+  if (result.code !== 0 || !result.stdout.trim()) return undefined;
+  try {
+    const outputs = JSON.parse(result.stdout) as Record<string, { value?: unknown }>;
+    const id = outputs.cluster_id?.value;
+    return typeof id === "string" && id ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The OCI CLI writes the kubeconfig (exec auth with `oci ce cluster generate-token`); we name its context. */
+async function writeKubeconfig(context: ClusterContext, id: string): Promise<void> {
+  const { config, root, runner } = context;
+  const file = join(root, kubeconfigFile(config));
+  if (existsSync(file) && !runner.dryRun) {
+    const current = (parse(readFileSync(file, "utf8")) as { contexts?: { name: string }[] } | null)?.contexts ?? [];
+    if (current.some((c) => c.name === contextName(config))) return;
+    rmSync(file);
+  }
+  await runner.run("oci", [
+    "ce", "cluster", "create-kubeconfig",
+    "--cluster-id", id,
+    "--file", file,
+    "--region", config.ociRegion ?? "",
+    "--token-version", "2.0.0",
+    "--kube-endpoint", "PUBLIC_ENDPOINT",
+    "--profile", config.ociProfile,
+  ], { fix: "check the OCI CLI works: oci ce cluster get --cluster-id " + id });
+  const written = runner.dryRun ? undefined : (parse(readFileSync(file, "utf8")) as { "current-context"?: string } | null)?.["current-context"];
+  await runner.run("kubectl", ["config", "rename-context", written ?? "<context written by oci>", contextName(config), "--kubeconfig", file]);
+}
+
+export const oke: ClusterProvider = {
+  kind: "oke",
+  label: (config) => `OKE cluster ${config.clusterName} (${config.ociRegion ?? "no region"})`,
+  tools: ["tofu", "oci", "kubectl"],
+  hostPorts: () => [],
+  target: (config, root) => ({ context: contextName(config), kubeconfigPath: join(root, kubeconfigFile(config)) }),
+  async exists(context) {
+    return (await clusterId(context)) !== undefined;
+  },
+  async ensure(context) {
+    const { ui, yes, config } = context;
+    await tofu(context, ["init", "-input=false"]);
+    const plan = await tofu(context, ["plan", "-input=false", "-detailed-exitcode", `-out=${PLAN_FILE}`, ...tofuVars(config)], { check: false, echo: true });
+    // -detailed-exitcode: 0 nothing to change, 2 changes planned, anything else failed.
+    let outcome = `reused ${oke.label(config)} (no infrastructure changes)`;
+    // Under --dry-run the plan is only printed: show the apply that would follow it.
+    if (plan.code === 2 || context.runner.dryRun) {
+      const go = yes || context.runner.dryRun || (await ui.confirm(`Apply this plan to create/update ${oke.label(config)}?`, "re-run with --yes to apply the plan without a prompt"));
+      if (!go) throw new UserError("OpenTofu plan not applied: nothing was changed", { fix: "re-run and answer yes, or pass --yes" });
+      await tofu(context, ["apply", "-input=false", PLAN_FILE], { echo: true });
+      outcome = `${context.runner.dryRun ? "would apply" : "applied"} the OpenTofu plan for ${oke.label(config)}`;
+    } else if (plan.code !== 0) {
+      throw new UserError(`tofu plan failed in ${TOFU_DIR}`, { fix: "read the plan output above (OCI credentials: oci setup config; quotas: Always Free A1 limits)" });
+    }
+    const id = context.runner.dryRun ? "<cluster id from tofu output>" : await clusterId(context);
+    if (!id) throw new UserError("OpenTofu did not output cluster_id", { fix: `run "tofu -chdir=${TOFU_DIR} output" and check the apply finished` });
+    await writeKubeconfig(context, id);
+    return outcome;
+  },
+  async remove(context) {
+    const { ui, yes, config, root } = context;
+    if (!(await oke.exists(context))) return `no ${oke.label(config)} in the OpenTofu state`;
+    const go = yes || (await ui.confirm(`Destroy ${oke.label(config)} and its network? This cannot be undone.`, "re-run with --yes to destroy without a prompt"));
+    if (!go) throw new UserError("teardown cancelled: nothing was deleted");
+    await tofu(context, ["destroy", "-input=false", "-auto-approve", ...tofuVars(config)], { echo: true });
+    if (!context.runner.dryRun) rmSync(join(root, kubeconfigFile(config)), { force: true });
+    return `destroyed ${oke.label(config)}`;
+  },
+};

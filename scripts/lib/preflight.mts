@@ -1,0 +1,161 @@
+// Preflight: every problem found before anything is created, each with its
+// fix, reported together so a person fixes them in one go.
+import { createServer } from "node:net";
+import type { Octokit } from "@octokit/rest";
+import type { Config } from "./config.mts";
+import { UserError } from "./errors.mts";
+import { checkRemote, localDrift, type GitSource } from "./git.mts";
+import { checkGitHubAccess } from "./repository.mts";
+import type { RepoAccess } from "./github.mts";
+import { NOT_FOUND, lastLine, type Runner } from "./runner.mts";
+
+export type ToolName = "docker" | "kind" | "minikube" | "kubectl" | "tofu" | "oci" | "git";
+
+type Tool = { minimum: string; args: string[]; install: string; why: string };
+
+/** Minimum versions we support, and where to get each tool. */
+export const TOOLS: Record<ToolName, Tool> = {
+  docker: { minimum: "24.0.0", args: ["--version"], install: "https://docs.docker.com/engine/install/", why: "runs the kind/minikube nodes and builds the app image" },
+  // kind 0.30 is the first release that runs the pinned node image kindest/node:v1.36.1.
+  kind: { minimum: "0.30.0", args: ["version"], install: "https://kind.sigs.k8s.io/docs/user/quick-start/#installation", why: "creates the local cluster" },
+  // 1.37 knows the Kubernetes version pinned in clusters/minikube/profile.yaml.
+  minikube: { minimum: "1.37.0", args: ["version", "--short"], install: "https://minikube.sigs.k8s.io/docs/start/", why: "creates the local cluster" },
+  // kustomize v5 (kubectl 1.27+) renders gitops/; 1.31 stays within skew of our clusters.
+  kubectl: { minimum: "1.31.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
+  tofu: { minimum: "1.8.0", args: ["version"], install: "https://opentofu.org/docs/intro/install/", why: "creates the OKE cluster" },
+  oci: { minimum: "3.50.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
+  git: { minimum: "2.30.0", args: ["--version"], install: "https://git-scm.com/downloads", why: "checks the repository Argo CD deploys" },
+};
+
+export type Problem = { message: string; fix: string };
+export type PreflightReport = { problems: Problem[]; warnings: string[]; passed: string[]; skipped: string[]; access?: RepoAccess };
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The installed version of a tool, or the problem with it. */
+export async function checkTool(runner: Runner, name: ToolName): Promise<{ version: string } | Problem> {
+  const tool = TOOLS[name];
+  const result = await runner.run(name, tool.args, { readOnly: true, check: false });
+  if (result.code === NOT_FOUND) return { message: `${name} is not installed (${tool.why})`, fix: `install ${name} >= ${tool.minimum}: ${tool.install}` };
+  const version = /(\d+\.\d+\.\d+)/.exec(`${result.stdout}\n${result.stderr}`)?.[1];
+  if (!version) return { message: `could not read the version of ${name} (\`${name} ${tool.args.join(" ")}\`: ${lastLine(result.stderr) || "no output"})`, fix: `reinstall ${name} >= ${tool.minimum}: ${tool.install}` };
+  if (compareVersions(version, tool.minimum) < 0) return { message: `${name} ${version} is too old (need >= ${tool.minimum})`, fix: `upgrade ${name}: ${tool.install}` };
+  return { version };
+}
+
+const GiB = 1024 ** 3;
+
+/** The Docker daemon answers and offers at least `needs` CPUs and memory. */
+export async function checkDocker(runner: Runner, needs: { cpus: number; memoryMiB: number }): Promise<Problem[]> {
+  const result = await runner.run("docker", ["info", "--format", "{{json .}}"], { readOnly: true, check: false });
+  if (result.code === NOT_FOUND) return []; // reported by the tool check
+  const output = `${result.stderr}\n${result.stdout}`;
+  if (/permission denied/i.test(output)) {
+    return [{ message: "no permission to talk to the Docker daemon", fix: "add yourself to the docker group (sudo usermod -aG docker $USER) and log in again" }];
+  }
+  let info: { NCPU?: number; MemTotal?: number; ServerErrors?: string[] } = {};
+  try {
+    info = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  } catch {
+    // not JSON: the daemon did not answer
+  }
+  if (result.code !== 0 || !info.NCPU || info.ServerErrors?.length) {
+    return [{ message: "the Docker daemon is not running", fix: "start Docker Desktop, or: sudo systemctl start docker" }];
+  }
+  const problems: Problem[] = [];
+  if (info.NCPU < needs.cpus) problems.push({ message: `Docker offers ${info.NCPU} CPUs; the platform needs ${needs.cpus}`, fix: "give Docker more CPUs (Docker Desktop: Settings → Resources)" });
+  const memory = info.MemTotal ?? 0;
+  if (memory < needs.memoryMiB * 1024 * 1024) {
+    problems.push({
+      message: `Docker offers ${(memory / GiB).toFixed(1)} GiB of memory; the platform needs ${(needs.memoryMiB / 1024).toFixed(0)} GiB`,
+      fix: "give Docker more memory (Docker Desktop: Settings → Resources) or close other containers",
+    });
+  }
+  return problems;
+}
+
+/** Is something listening on host:port? EACCES (a privileged port) is not "busy": Docker binds as root. */
+export function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(false)));
+  });
+}
+
+export async function checkPorts(ports: number[]): Promise<Problem[]> {
+  const busy: number[] = [];
+  for (const port of ports) if (await portInUse(port)) busy.push(port);
+  if (busy.length === 0) return [];
+  const list = busy.join(" and ");
+  return [{ message: `host port ${list} ${busy.length === 1 ? "is" : "are"} already in use (the cluster publishes ${ports.join("/")} for the platform's URLs)`, fix: `stop what listens there (sudo lsof -i :${busy[0]}) or delete the other cluster using it` }];
+}
+
+export type PreflightInput = {
+  runner: Runner;
+  config: Config;
+  root: string;
+  source: GitSource;
+  tools: ToolName[];
+  docker?: { cpus: number; memoryMiB: number };
+  /** Host ports to check; empty when reusing our own cluster (it holds them). */
+  hostPorts: number[];
+  github?: Octokit;
+  /** False under --dry-run: checks that need the network are listed, not run. */
+  network: boolean;
+};
+
+export async function preflight(input: PreflightInput): Promise<PreflightReport> {
+  const { runner } = input;
+  const report: PreflightReport = { problems: [], warnings: [], passed: [], skipped: [] };
+  for (const name of ["git", ...input.tools.filter((t) => t !== "git")] as ToolName[]) {
+    const outcome = await checkTool(runner, name);
+    if ("version" in outcome) report.passed.push(`${name} ${outcome.version}`);
+    else report.problems.push(outcome);
+  }
+  if (input.docker) {
+    const docker = await checkDocker(runner, input.docker);
+    report.problems.push(...docker);
+    if (docker.length === 0 && input.tools.includes("docker")) report.passed.push("docker daemon running with enough CPUs and memory");
+  }
+  const ports = await checkPorts(input.hostPorts);
+  report.problems.push(...ports);
+  if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);
+
+  if (!input.network) {
+    report.skipped.push(input.github ? `GitHub API: can GITHUB_TOKEN read ${input.source.repoUrl} at ${input.source.revision}` : `git ls-remote ${input.source.repoUrl} ${input.source.revision}`);
+    report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
+    return report;
+  }
+  // The repository: the GitHub API when there is a token (private repositories), else git ls-remote.
+  let remoteSha: string | undefined;
+  try {
+    report.access = await checkGitHubAccess(input.github, input.source);
+    remoteSha = report.access?.sha;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    report.problems.push({ message: error.message, fix: error.fix ?? "" });
+  }
+  if (!report.access && !report.problems.some((p) => p.message.includes("GitHub"))) {
+    const remote = await checkRemote(runner, input.source);
+    if (remote.ok) remoteSha = remote.sha;
+    else report.problems.push({ message: remote.problem, fix: remote.fix });
+  }
+  if (remoteSha || report.access) report.passed.push(`${input.source.repoUrl} has ${input.source.revision}${report.access?.private ? " (private)" : ""}`);
+  report.warnings.push(...(await localDrift(runner, input.root, input.source, remoteSha)));
+  return report;
+}
+
+/** All problems as one user error: each with its fix. */
+export function preflightError(problems: Problem[]): UserError {
+  const lines = problems.map((p) => `  ✖ ${p.message}\n    fix: ${p.fix}`);
+  return new UserError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${lines.join("\n")}`);
+}

@@ -1,0 +1,54 @@
+// Everything that depends on the JavaScript runtime lives here, so the rest of
+// scripts/ stays portable between Node 24 (`npx zx scripts/x.mts`) and Deno 2
+// (`deno run -A scripts/x.mts`). Both provide the `process` global and the
+// node: built-ins used below; nothing else in scripts/ touches `process`.
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (scripts/lib/.. /..). */
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The process environment, read once. */
+export function environment(): Record<string, string | undefined> {
+  return process.env;
+}
+
+/**
+ * The command-line arguments meant for the script at `moduleUrl`, or undefined
+ * when that module was imported rather than run. `npx zx x.mts` puts zx's own
+ * path before the script, `node x.mts` and `deno run x.mts` do not, so look for
+ * the script itself in the first few entries.
+ */
+export function scriptArguments(moduleUrl: string): string[] | undefined {
+  const self = fileURLToPath(moduleUrl);
+  const argv = process.argv;
+  for (let i = 1; i < Math.min(argv.length, 4); i++) {
+    const arg = argv[i];
+    if (arg !== undefined && resolve(arg) === self) return argv.slice(i + 1);
+  }
+  return undefined;
+}
+
+export type Streams = {
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+};
+
+export function standardStreams(): Streams {
+  return { out: process.stdout, err: process.stderr, input: process.stdin };
+}
+
+/** Runs `handler` on Ctrl-C; returns a function that removes it. */
+export function onInterrupt(handler: () => void): () => void {
+  process.on("SIGINT", handler);
+  return () => void process.off("SIGINT", handler);
+}
+
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}

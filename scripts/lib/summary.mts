@@ -1,0 +1,54 @@
+// The summary bootstrap ends with and status prints: every Application, the
+// URL of each UI and how to read each login (the command, never the value).
+import type { Config } from "./config.mts";
+import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, appState } from "./argocd.mts";
+import { UserError } from "./errors.mts";
+import { kubectl, type Kube, type KubeObject, type KubeTarget } from "./kube.mts";
+import { table, type Ui } from "./ui.mts";
+
+export type Endpoint = { name: string; host: string; url: string; login: string };
+
+/** The command that prints one key of a Secret (a person runs it; we never read the value). */
+export function secretCommand(target: KubeTarget, namespace: string, name: string, key: string): string {
+  const jsonpath = `jsonpath={.data.${key.replaceAll(".", "\\.").replaceAll("-", "\\-")}}`;
+  return `${kubectl(target, "-n", namespace, "get", "secret", name, "-o", jsonpath)} | base64 -d`;
+}
+
+export function endpoints(config: Pick<Config, "cluster" | "domain">, target: KubeTarget): Endpoint[] {
+  // Local clusters serve plain http on 127.0.0.1:80; OKE gets certificates.
+  const scheme = config.cluster === "oke" ? "https" : "http";
+  const url = (host: string) => `${scheme}://${host}.${config.domain}`;
+  return [
+    { name: "Argo CD", host: "argocd", url: url("argocd"), login: `user admin, password: ${secretCommand(target, ARGOCD_NAMESPACE, "argocd-initial-admin-secret", "password")}` },
+    { name: "Grafana", host: "grafana", url: url("grafana"), login: `user admin, password: ${secretCommand(target, "monitoring", "grafana-admin", "admin-password")}` },
+    { name: "Prometheus", host: "prometheus", url: url("prometheus"), login: "no login" },
+    { name: "Alertmanager", host: "alertmanager", url: url("alertmanager"), login: "no login" },
+    { name: "Giropops Senhas", host: "senhas", url: url("senhas"), login: "no login" },
+    { name: "Locust", host: "locust", url: url("locust"), login: "no login" },
+  ];
+}
+
+/** Every Application in argocd (root first); a UserError when Argo CD is not there. */
+export async function listApplications(kube: Kube): Promise<KubeObject[]> {
+  await kube.version();
+  if (!(await kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "applications.argoproj.io"))) {
+    throw new UserError(`Argo CD is not installed on context "${kube.target.context}"`, { fix: "run npx zx scripts/bootstrap.mts (with the same --cluster and --name)" });
+  }
+  const apps = await kube.list({ ...APPLICATION, namespace: ARGOCD_NAMESPACE });
+  return apps.sort((a, b) => (a.metadata.name === ROOT_APP ? -1 : b.metadata.name === ROOT_APP ? 1 : a.metadata.name.localeCompare(b.metadata.name)));
+}
+
+export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" | "clusterName">, target: KubeTarget, apps: KubeObject[]): void {
+  ui.section(`Applications (context ${target.context})`);
+  const rows = apps.map(appState).map((s) => [s.name, s.sync, s.health, s.revision]);
+  ui.line(rows.length ? table(["NAME", "SYNC", "HEALTH", "REVISION"], rows) : "(none yet: the root Application has not synced)");
+  ui.section("URLs");
+  const list = endpoints(config, target);
+  ui.line(table(["", "URL"], list.map((e) => [e.name, e.url])));
+  ui.section("Logins");
+  for (const e of list.filter((e) => e.login !== "no login")) ui.line(`${e.name}: ${e.login}`);
+  ui.line(`Prometheus, Alertmanager, Giropops Senhas and Locust need no login.`);
+  ui.section("Next");
+  ui.line(`kubectl commands: add --context ${target.context}${target.kubeconfigPath ? ` --kubeconfig ${target.kubeconfigPath}` : ""} (bootstrap never changes your current context)`);
+  ui.line("status again: npx zx scripts/status.mts" + (config.cluster !== "kind" ? ` --cluster ${config.cluster}` : "") + (config.clusterName !== "giropops" ? ` --name ${config.clusterName}` : ""));
+}
