@@ -1,0 +1,151 @@
+// An offline stand-in for Kyverno's admission of one object against one
+// ValidatingPolicy: the policy's own CEL text (matchConditions, variables,
+// validations) is compiled and run with @bufbuild/cel, with the bindings Kyverno
+// gives it (object, oldObject, request, namespaceObject, variables). Only the
+// matching that Kubernetes does before any CEL runs (resource rules and the
+// namespace label selector) is done here in TypeScript; no rule is.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { isCelError, run } from "@bufbuild/cel";
+import type { CelInput, CelValue } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
+import { parseAllDocuments } from "yaml";
+
+export const repoRoot = join(import.meta.dirname, "..", "..", "..");
+
+type Obj = Record<string, any>;
+
+export type Verdict =
+  | { matched: false; reason: string }
+  | { matched: true; failures: string[]; errors: string[] };
+
+// Kinds the platform renders that carry a pod spec, with the resource Kubernetes
+// admission sees for them.
+const RESOURCES: Record<string, { group: string; version: string; resource: string }> = {
+  Pod: { group: "", version: "v1", resource: "pods" },
+  Deployment: { group: "apps", version: "v1", resource: "deployments" },
+  StatefulSet: { group: "apps", version: "v1", resource: "statefulsets" },
+  DaemonSet: { group: "apps", version: "v1", resource: "daemonsets" },
+  ReplicaSet: { group: "apps", version: "v1", resource: "replicasets" },
+  Job: { group: "batch", version: "v1", resource: "jobs" },
+  CronJob: { group: "batch", version: "v1", resource: "cronjobs" },
+};
+
+/** kubectl kustomize DIR, parsed (relative to the repo root). */
+export function kustomize(dir: string): Obj[] {
+  const text = execFileSync("kubectl", ["kustomize", join(repoRoot, dir)], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+}
+
+/** Runs one CEL expression; an evaluation error comes back as a thrown Error naming the expression. */
+export function cel(expression: string, bindings: Record<string, unknown>): CelValue {
+  const result = run(expression, bindings as Record<string, CelInput>, { funcs: strings });
+  if (isCelError(result)) throw new Error(`CEL error in «${expression}»: ${result.message}`);
+  return result;
+}
+
+function labelSelectorMatches(selector: Obj | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
+  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+    const has = key in labels;
+    const ok =
+      operator === "In" ? has && values.includes(labels[key]) :
+      operator === "NotIn" ? !has || !values.includes(labels[key]) :
+      operator === "Exists" ? has :
+      operator === "DoesNotExist" ? !has :
+      false;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function resourceRuleMatches(rules: Obj[], kind: string, operation: string): boolean {
+  const target = RESOURCES[kind];
+  if (!target) return false;
+  const hit = (list: string[] | undefined, value: string) => (list ?? []).some((v) => v === "*" || v === value);
+  return rules.some(
+    (rule) =>
+      hit(rule.apiGroups, target.group) &&
+      hit(rule.apiVersions, target.version) &&
+      hit(rule.resources, target.resource) &&
+      hit(rule.operations, operation),
+  );
+}
+
+/**
+ * What Kyverno would decide for `object` created in `namespace` under `policy`:
+ * not matched (and why), or matched with the messages of the validations that
+ * returned false and the errors of any expression that could not be evaluated.
+ */
+export function admit(policy: Obj, object: Obj, namespace: string, operation = "CREATE"): Verdict {
+  const spec = policy.spec ?? {};
+  const match = spec.matchConstraints ?? {};
+  if (!resourceRuleMatches(match.resourceRules ?? [], object.kind, operation))
+    return { matched: false, reason: `resource rules do not cover ${object.kind}` };
+  const namespaceLabels = { "kubernetes.io/metadata.name": namespace };
+  if (!labelSelectorMatches(match.namespaceSelector, namespaceLabels))
+    return { matched: false, reason: `namespace ${namespace} not selected` };
+
+  const target = RESOURCES[object.kind]!;
+  const bindings: Record<string, unknown> = {
+    object,
+    oldObject: null,
+    namespaceObject: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: namespaceLabels } },
+    request: {
+      operation,
+      namespace,
+      name: object.metadata?.name ?? "",
+      kind: { group: target.group, version: target.version, kind: object.kind },
+      resource: target,
+      userInfo: { username: "system:serviceaccount:argocd:argocd-application-controller" },
+    },
+  };
+
+  const errors: string[] = [];
+  for (const condition of spec.matchConditions ?? []) {
+    try {
+      const value = cel(condition.expression, bindings);
+      if (value === false) return { matched: false, reason: `matchCondition ${condition.name} is false` };
+      if (value !== true) errors.push(`matchCondition ${condition.name} returned ${String(value)}, not a bool`);
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  if (errors.length) return { matched: true, failures: [], errors };
+
+  // Each variable sees the ones before it, as in Kubernetes.
+  const variables = new Map<string, CelValue>();
+  for (const variable of spec.variables ?? []) {
+    try {
+      variables.set(variable.name, cel(variable.expression, { ...bindings, variables }));
+    } catch (error) {
+      errors.push(`variable ${variable.name}: ${(error as Error).message}`);
+      return { matched: true, failures: [], errors };
+    }
+  }
+
+  const failures: string[] = [];
+  for (const validation of spec.validations ?? []) {
+    try {
+      const value = cel(validation.expression, { ...bindings, variables });
+      if (value === false) failures.push(validation.message);
+      else if (value !== true) errors.push(`«${validation.expression}» returned ${String(value)}, not a bool`);
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  return { matched: true, failures, errors };
+}
+
+/** The Pod a controller would create from its template (what admission sees next). */
+export function podFromTemplate(workload: Obj): Obj | undefined {
+  const template =
+    workload.kind === "CronJob" ? workload.spec?.jobTemplate?.spec?.template : workload.spec?.template;
+  if (!template) return undefined;
+  return { apiVersion: "v1", kind: "Pod", metadata: { ...template.metadata, name: `${workload.metadata?.name}-pod` }, spec: template.spec };
+}
+
+export const POD_KINDS = Object.keys(RESOURCES);
