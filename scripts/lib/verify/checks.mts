@@ -3,6 +3,7 @@
 // and the pure "judge" functions beside each check turn API answers into a result.
 // scripts/lib/verify/chaos.mts (chaos helper) returns CheckResult[] with this type.
 import type { Config } from "../config.mts";
+import type { Runner } from "../runner.mts";
 
 export type CheckStatus = "pass" | "fail" | "skip";
 
@@ -43,8 +44,14 @@ export interface KubeApi {
     path: string,
     options?: { query?: Record<string, string>; body?: unknown; contentType?: string; timeoutMs?: number },
   ): Promise<KubeResponse>;
-  /** Runs a command in a container (the Exec API over a websocket). */
-  exec(namespace: string, pod: string, container: string, command: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }>;
+  /** Runs a command in a container (the Exec API over a websocket); tty allocates a terminal. */
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    options?: { tty?: boolean; timeoutMs?: number },
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }>;
 }
 
 export type HttpResponse = { status: number; headers: Record<string, string>; text: string };
@@ -59,22 +66,31 @@ export type HttpFetch = (
   init?: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number },
 ) => Promise<HttpResponse>;
 
-export type CommandResult = { stdout: string; stderr: string; exitCode: number };
-/** Runs an external command (git) without a shell; never throws on a non-zero exit. */
-export type RunCommand = (command: string, args: string[], options?: { cwd?: string }) => Promise<CommandResult>;
-
 export type Clock = { now(): number; sleep(ms: number): Promise<void> };
+
+export type VerifyOptions = {
+  /** Length of the headless Locust run, in seconds. */
+  locustSeconds: number;
+  /** How long Argo CD may take to apply a pushed commit. */
+  roundtripTimeoutMs: number;
+};
 
 export type VerifyContext = {
   config: Config;
   kube: KubeApi;
   http: HttpFetch;
-  run: RunCommand;
+  /** External commands (git, kubectl kustomize): scripts/lib/runner.mts. */
+  runner: Runner;
   clock: Clock;
   /** Repository root: rendered PrometheusRules, the locustfile, git. */
   repoRoot: string;
+  /** Base URL of a platform hostname: url("senhas") = "http://senhas.localhost". */
+  url: (name: string) => string;
+  /** A kubectl command line against the same context, for hints. */
+  kubectl: (...args: string[]) => string;
   /** Progress lines while a slow check waits (spinner text). */
   progress: (text: string) => void;
+  options: VerifyOptions;
 };
 
 export type Check = {
@@ -83,7 +99,10 @@ export type Check = {
   title: string;
   /** Opt-in checks run only with their flag (they change the cluster or the repository). */
   optIn?: "gitopsRoundtrip" | "chaos";
-  run: (ctx: VerifyContext) => Promise<CheckResult>;
+  /** Where to dig in when the check cannot even run (the runbook line). */
+  hint?: string;
+  /** One result; a group of checks (chaos) may return several. */
+  run: (ctx: VerifyContext) => Promise<CheckResult | CheckResult[]>;
 };
 
 export function resultOf(name: string, verdict: Verdict): CheckResult {
@@ -92,14 +111,24 @@ export function resultOf(name: string, verdict: Verdict): CheckResult {
   return result;
 }
 
-/** A check that threw is a failed check with the error as evidence, not a crash of the whole run. */
-export async function runCheck(check: Check, ctx: VerifyContext): Promise<CheckResult> {
+/**
+ * Runs one check. One that threw is a failed check with the error as evidence,
+ * not a crash of the whole run. Hints are written with a bare `kubectl`; here
+ * they get the context (and kubeconfig) verify used.
+ */
+export async function runCheck(check: Check, ctx: VerifyContext): Promise<CheckResult[]> {
+  let results: CheckResult[];
   try {
-    return await check.run(ctx);
+    const answer = await check.run(ctx);
+    results = Array.isArray(answer) ? answer : [answer];
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { name: check.name, status: "fail", summary: `${check.title}: could not be checked`, evidence: [message.split("\n")[0] ?? message] };
+    const result: CheckResult = { name: check.name, status: "fail", summary: `could not be checked: ${message.split("\n")[0] ?? message}`, evidence: [] };
+    if (check.hint) result.hint = check.hint;
+    results = [result];
   }
+  for (const result of results) if (result.hint) result.hint = result.hint.replace(/\bkubectl /g, `${ctx.kubectl()} `);
+  return results;
 }
 
 export type Totals = { passed: number; failed: number; skipped: number };
@@ -113,4 +142,29 @@ export function totals(results: CheckResult[]): Totals {
 export function exitCodeOf(results: CheckResult[]): number {
   const t = totals(results);
   return t.failed === 0 && t.passed > 0 ? 0 : 1;
+}
+
+/** The `message` of a Kubernetes Status (or any JSON error body), else "". */
+export function statusMessage(body: unknown): string {
+  if (body && typeof body === "object" && typeof (body as { message?: unknown }).message === "string") return (body as { message: string }).message;
+  return typeof body === "string" ? body.trim().split("\n")[0] ?? "" : "";
+}
+
+/** GET a JSON answer; anything but 2xx throws with the API's own message. */
+export async function getJson<T = any>(kube: KubeApi, path: string, query?: Record<string, string>): Promise<T> {
+  const response = await kube.request("GET", path, query ? { query } : {});
+  if (response.status < 200 || response.status >= 300) {
+    const message = statusMessage(response.body);
+    throw new Error(`GET ${path} answered HTTP ${response.status}${message ? `: ${message}` : ""}`);
+  }
+  return response.body as T;
+}
+
+/** Path of a Service proxy: the API server forwards to the Service (no port-forward needed). */
+export function serviceProxy(namespace: string, service: string, port: string, path: string): string {
+  return `/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`;
+}
+
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }

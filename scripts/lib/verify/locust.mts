@@ -1,0 +1,159 @@
+// A bounded headless Locust run against the app, from the suspended CronJob
+// locust/locust-headless that gitops/locust ships (the same locustfile and
+// target as the Locust UI). The Job made from it runs for `locustSeconds`,
+// writes Locust's CSV stats and prints them; the error rate must stay under 1%.
+import { getJson, plural, resultOf, statusMessage, type Check, type Verdict, type VerifyContext } from "./checks.mts";
+
+export const MAX_ERROR_RATE = 0.01;
+const NAMESPACE = "locust";
+const CRONJOB = "locust-headless";
+export const CSV_MARKER = "--- verify: locust stats csv ---";
+
+export type LocustStats = { requests: number; failures: number; rps?: number; medianMs?: number; p95Ms?: number; rows: { name: string; requests: number; failures: number }[] };
+
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (const char of line) {
+    if (char === '"') quoted = !quoted;
+    else if (char === "," && !quoted) {
+      cells.push(cell);
+      cell = "";
+    } else cell += char;
+  }
+  cells.push(cell);
+  return cells;
+}
+
+/** Locust's `--csv` *_stats.csv: per-endpoint rows and the Aggregated row. */
+export function parseStatsCsv(text: string): LocustStats | undefined {
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const headerAt = lines.findIndex((l) => l.startsWith("Type,Name,Request Count,Failure Count"));
+  if (headerAt < 0) return undefined;
+  const header = csvCells(lines[headerAt]!);
+  const col = (row: string[], name: string) => {
+    const value = Number(row[header.indexOf(name)]);
+    return Number.isFinite(value) ? value : undefined;
+  };
+  const rows: LocustStats["rows"] = [];
+  let stats: LocustStats | undefined;
+  for (const line of lines.slice(headerAt + 1)) {
+    const row = csvCells(line);
+    if (row.length < header.length) break;
+    const requests = col(row, "Request Count") ?? 0;
+    const failures = col(row, "Failure Count") ?? 0;
+    const name = `${row[0] ? `${row[0]} ` : ""}${row[1] ?? ""}`;
+    if (row[1] === "Aggregated") {
+      stats = { requests, failures, rows };
+      const rps = col(row, "Requests/s");
+      const median = col(row, "Median Response Time");
+      const p95 = col(row, "95%");
+      if (rps !== undefined) stats.rps = rps;
+      if (median !== undefined) stats.medianMs = median;
+      if (p95 !== undefined) stats.p95Ms = p95;
+    } else rows.push({ name, requests, failures });
+  }
+  return stats;
+}
+
+/** The "Aggregated" line of the summary table Locust prints at the end (no CSV). */
+export function parseSummaryTable(text: string): LocustStats | undefined {
+  const lines = text.split("\n").filter((l) => /^\s*Aggregated\s+\d+\s+\d+\(/.test(l));
+  const last = lines.at(-1);
+  const match = last && /Aggregated\s+(\d+)\s+(\d+)\(/.exec(last);
+  return match ? { requests: Number(match[1]), failures: Number(match[2]), rows: [] } : undefined;
+}
+
+export type LocustRun = { job: string; phase: "Complete" | "Failed" | "Timeout"; log: string; seconds: number };
+
+export function judgeLocust(run: LocustRun): Verdict {
+  const hint = `kubectl -n locust logs job/${run.job}; kubectl -n giropops-senhas get pods,hpa`;
+  const stats = parseStatsCsv(run.log.split(CSV_MARKER)[1] ?? run.log) ?? parseSummaryTable(run.log);
+  const tail = run.log.trim().split("\n").slice(-5).map((l) => `  ${l.trim()}`);
+  if (!stats) return { ok: false, summary: `the Locust run printed no stats (Job ${run.phase})`, evidence: [`Job locust/${run.job}: ${run.phase}`, ...tail], hint };
+  const rate = stats.requests > 0 ? stats.failures / stats.requests : 1;
+  const evidence = [
+    `Job locust/${run.job}: ${run.phase} after a ${run.seconds}s run`,
+    `${stats.requests} requests, ${stats.failures} failures (${(rate * 100).toFixed(2)}%)` +
+      (stats.rps !== undefined ? `, ${stats.rps.toFixed(1)} req/s` : "") +
+      (stats.medianMs !== undefined ? `, median ${stats.medianMs} ms` : "") +
+      (stats.p95Ms !== undefined ? `, p95 ${stats.p95Ms} ms` : ""),
+    ...stats.rows.map((r) => `  ${r.name}: ${r.requests} requests, ${r.failures} failures`),
+  ];
+  if (stats.requests === 0) return { ok: false, summary: "Locust sent no requests", evidence, hint };
+  if (rate >= MAX_ERROR_RATE) return { ok: false, summary: `error rate ${(rate * 100).toFixed(2)}% is not under ${MAX_ERROR_RATE * 100}%`, evidence, hint };
+  return { ok: true, summary: `${plural(stats.requests, "request")} in ${run.seconds}s, error rate ${(rate * 100).toFixed(2)}% (< 1%)`, evidence };
+}
+
+type Container = { name: string; command?: string[]; args?: string[] } & Record<string, unknown>;
+type JobSpec = { activeDeadlineSeconds?: number; template: { spec: { containers: Container[] } & Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
+
+/** The Job `kubectl create job --from=cronjob/locust-headless` would make, for `seconds` and printing its CSV stats. */
+export function jobFromCronJob(cronJob: { spec?: { jobTemplate?: { spec?: JobSpec } } }, name: string, seconds: number): Record<string, unknown> {
+  const spec = structuredClone(cronJob.spec?.jobTemplate?.spec);
+  const container = spec?.template.spec.containers[0];
+  if (!spec || !container) throw new Error(`CronJob ${NAMESPACE}/${CRONJOB} has no job template`);
+  const args = [...(container.args ?? [])];
+  const at = args.indexOf("--run-time");
+  if (at >= 0) args.splice(at, 2);
+  args.push("--run-time", `${seconds}s`, "--csv", "/tmp/verify");
+  // Locust's exit code stays the Job's; the CSV is printed after the run for verify to read.
+  container.command = ["sh", "-c", `locust "$@"; code=$?; echo "${CSV_MARKER}"; cat /tmp/verify_stats.csv; exit $code`, "locust"];
+  container.args = args;
+  spec.activeDeadlineSeconds = Math.max(spec.activeDeadlineSeconds ?? 0, seconds + 240);
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: NAMESPACE, annotations: { "cronjob.kubernetes.io/instantiate": "manual" }, labels: { "giropops.dev/verify": "true" } },
+    spec,
+  };
+}
+
+type Job = { status?: { succeeded?: number; failed?: number; conditions?: { type?: string; status?: string }[] } };
+
+function phaseOf(job: Job): LocustRun["phase"] | undefined {
+  const done = (type: string) => job.status?.conditions?.some((c) => c.type === type && c.status === "True");
+  if (done("Complete") || (job.status?.succeeded ?? 0) > 0) return "Complete";
+  if (done("Failed") || (job.status?.failed ?? 0) > 0) return "Failed";
+  return undefined;
+}
+
+async function runJob(ctx: VerifyContext): Promise<LocustRun> {
+  const seconds = ctx.options.locustSeconds;
+  const cronJob = await getJson(ctx.kube, `/apis/batch/v1/namespaces/${NAMESPACE}/cronjobs/${CRONJOB}`);
+  const name = `locust-verify-${ctx.clock.now().toString(36)}`;
+  const created = await ctx.kube.request("POST", `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, { body: jobFromCronJob(cronJob, name, seconds) });
+  if (created.status >= 300) throw new Error(`creating Job locust/${name} answered HTTP ${created.status}: ${statusMessage(created.body)}`);
+  const deadline = ctx.clock.now() + (seconds + 240) * 1000;
+  let phase: LocustRun["phase"] = "Timeout";
+  for (;;) {
+    const job = await getJson<Job>(ctx.kube, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`);
+    const now = phaseOf(job);
+    if (now) {
+      phase = now;
+      break;
+    }
+    if (ctx.clock.now() >= deadline) break;
+    ctx.progress(`Locust Job ${name} running (${seconds}s of load)`);
+    await ctx.clock.sleep(5000);
+  }
+  const pods = await getJson<{ items?: { metadata: { name: string } }[] }>(ctx.kube, `/api/v1/namespaces/${NAMESPACE}/pods`, { labelSelector: `job-name=${name}` });
+  let log = "";
+  for (const pod of pods.items ?? []) {
+    const answer = await ctx.kube.request("GET", `/api/v1/namespaces/${NAMESPACE}/pods/${pod.metadata.name}/log`, { query: { container: "locust" } });
+    if (answer.status === 200) log += answer.text;
+  }
+  // The Job's TTL would remove it later; the evidence is already read.
+  if (phase !== "Timeout") await ctx.kube.request("DELETE", `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`, { query: { propagationPolicy: "Background" } });
+  return { job: name, phase, log, seconds };
+}
+
+export const locustCheck: Check = {
+  name: "locust",
+  title: "a bounded headless Locust run keeps the error rate under 1%",
+  hint: "kubectl -n locust get cronjob,jobs,pods",
+  async run(ctx) {
+    return resultOf("locust", judgeLocust(await runJob(ctx)));
+  },
+};
