@@ -8,7 +8,7 @@
 // no internet here, and every kustomization gets `buildMetadata:
 // [originAnnotations]`, so each object knows the file it came from.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
@@ -165,7 +165,9 @@ function runKustomize(absDir: string, shownDir: string, options: string[] = []):
   const result = spawnSync("kubectl", ["kustomize", ...options, absDir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.error) throw new RenderError(shownDir, `kubectl kustomize ${shownDir}: ${result.error.message}`);
   if (result.status !== 0) {
-    const why = result.stderr.trim().split("\n").slice(-3).join(" | ").replaceAll(absDir, shownDir);
+    // kubectl wraps kustomize's message in a klog line: keep the message.
+    const raw = result.stderr.trim().split("\n").slice(-3).join(" | ");
+    const why = (raw.match(/err="(.*)"\s*$/)?.[1] ?? raw).replaceAll('\\"', '"').replaceAll(dirname(absDir.replace(/\/+$/, "")) + "/", "").replaceAll(absDir, shownDir);
     throw new RenderError(shownDir, `kubectl kustomize ${shownDir} failed: ${why}`);
   }
   return parseObjects(result.stdout, shownDir);
@@ -306,12 +308,44 @@ export function renderApplication(app: Rendered, opts: RenderOptions = {}): Rend
     throw new RenderError(path, `Application ${name} (${app.source}): spec.source.path "${path}" does not exist in the repository`);
   }
   try {
-    const objects = kustomizationFile(abs) ? kustomize(path, opts) : readDirectory(path, ws.copy);
+    const options = app.object.spec.source.kustomize;
+    const objects = options ? kustomize(wrapWithOptions(ws, app, path, options), opts) : kustomizationFile(abs) ? kustomize(path, opts) : readDirectory(path, ws.copy);
     return objects.map((r) => ({ ...r, cluster: app.cluster, application: name }));
   } catch (error) {
     if (error instanceof RenderError) throw new RenderError(path, `Application ${name} (${app.source}): ${error.message}`);
     throw error;
   }
+}
+
+// An Application's spec.source.kustomize (patches, images) is applied by Argo
+// CD on top of the path's kustomization; here the same happens in a wrapper
+// kustomization inside the workspace, one per cluster and Application.
+const KUSTOMIZE_OPTIONS = new Set(["patches", "images"]);
+function wrapWithOptions(ws: Workspace, app: Rendered, path: string, options: Record<string, any>): string {
+  const name = String(app.object.metadata?.name);
+  const unsupported = Object.keys(options).filter((key) => !KUSTOMIZE_OPTIONS.has(key));
+  if (unsupported.length) {
+    throw new RenderError(path, `Application ${name} (${app.source}): spec.source.kustomize.${unsupported[0]} is not rendered offline; use an overlay folder instead`);
+  }
+  const dir = join(".render-overlays", app.cluster ?? "any", name);
+  const abs = join(ws.copy, dir);
+  mkdirSync(abs, { recursive: true });
+  const images = (options.images ?? []).map(parseImageOverride);
+  const k = { resources: [relative(abs, join(ws.copy, path))], patches: options.patches, images: images.length ? images : undefined, buildMetadata: ["originAnnotations"] };
+  writeFileSync(join(abs, "kustomization.yaml"), stringify(k));
+  ws.cache.delete(dir);
+  return dir;
+}
+
+// Argo CD writes images as "name=newName:tag", "name:tag" or "name@digest".
+function parseImageOverride(spec: string): Record<string, string> {
+  const [name, override] = spec.includes("=") ? spec.split("=", 2) as [string, string] : [spec.replace(/[:@].*$/, ""), spec];
+  const digest = override.split("@")[1];
+  const withoutDigest = override.split("@")[0]!;
+  const tagAt = withoutDigest.lastIndexOf(":");
+  const hasTag = tagAt > withoutDigest.lastIndexOf("/");
+  const newName = hasTag ? withoutDigest.slice(0, tagAt) : withoutDigest;
+  return { name, ...(newName !== name ? { newName } : {}), ...(hasTag ? { newTag: withoutDigest.slice(tagAt + 1) } : {}), ...(digest ? { digest } : {}) };
 }
 
 export type ClusterRender = { root: Rendered[]; byApplication: Map<string, Rendered[]>; all: Rendered[] };
