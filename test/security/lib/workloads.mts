@@ -1,27 +1,24 @@
-// Every Pod-bearing object this repo deploys, with the namespace it lands in.
-// Interim: kustomize every apps/*/deploy/* folder; to be replaced by
-// renderAllWorkloads() from test/lib/render.mts once it exists.
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { kustomize, POD_KINDS, repoRoot } from "./admission.mts";
+// Every Pod-bearing object this repo deploys (test/lib/render.mts: every
+// cluster's repo-sourced Applications and every kustomization under apps/),
+// with the namespace it lands in: its own, or its Application's destination.
+import { renderAllWorkloads, renderCluster } from "../../lib/render.mts";
+import type { ClusterKind } from "../../../scripts/lib/config.mts";
 
 export type Workload = { source: string; object: Record<string, any>; namespace: string };
 
-export function repoWorkloads(): Workload[] {
-  const dirs: string[] = [];
-  for (const app of readdirSync(join(repoRoot, "apps"))) {
-    const deploy = join("apps", app, "deploy");
-    if (!existsSync(join(repoRoot, deploy))) continue;
-    for (const part of readdirSync(join(repoRoot, deploy)))
-      if (existsSync(join(repoRoot, deploy, part, "kustomization.yaml"))) dirs.push(join(deploy, part));
-  }
-  return dirs.flatMap((dir) =>
-    kustomize(dir)
-      .filter((object) => POD_KINDS.includes(object.kind))
-      .map((object) => {
-        const namespace = object.metadata?.namespace;
-        if (!namespace) throw new Error(`${dir}: ${object.kind}/${object.metadata?.name} has no namespace`);
-        return { source: dir, object, namespace };
-      }),
+function destinationNamespace(cluster: string | undefined, application: string | undefined): string | undefined {
+  if (!cluster || !application) return undefined;
+  const app = renderCluster(cluster as ClusterKind).root.find(
+    (r) => r.object.kind === "Application" && r.object.metadata?.name === application,
   );
+  return app?.object.spec?.destination?.namespace;
+}
+
+export function repoWorkloads(): Workload[] {
+  return renderAllWorkloads().map((r) => {
+    const namespace = r.object.metadata?.namespace ?? destinationNamespace(r.cluster, r.application);
+    const where = `${r.cluster ? `${r.cluster}: ` : ""}${r.source}`;
+    if (!namespace) throw new Error(`${where}: ${r.object.kind}/${r.object.metadata?.name} has no namespace`);
+    return { source: where, object: r.object, namespace };
+  });
 }
