@@ -2,6 +2,7 @@
 // locust/locust-headless that gitops/locust ships (the same locustfile and
 // target as the Locust UI). The Job made from it runs for `locustSeconds`,
 // writes Locust's CSV stats and prints them; the error rate must stay under 1%.
+import { parseLocustStats, type LocustStats } from "./chaos-report.mts";
 import { getJson, plural, resultOf, statusMessage, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
 export const MAX_ERROR_RATE = 0.01;
@@ -9,56 +10,28 @@ const NAMESPACE = "locust";
 const CRONJOB = "locust-headless";
 export const CSV_MARKER = "--- verify: locust stats csv ---";
 
-export type LocustStats = { requests: number; failures: number; rps?: number; medianMs?: number; p95Ms?: number; rows: { name: string; requests: number; failures: number }[] };
+/** What the judge needs from a run: totals, and per-endpoint rows when Locust wrote its CSV. */
+export type RunStats = { requests: number; failures: number; rps?: number; medianMs?: number; p95Ms?: number; rows: { name: string; requests: number; failures: number }[] };
 
-function csvCells(line: string): string[] {
-  const cells: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (const char of line) {
-    if (char === '"') quoted = !quoted;
-    else if (char === "," && !quoted) {
-      cells.push(cell);
-      cell = "";
-    } else cell += char;
+/** Locust's `--csv` *_stats.csv as printed after the marker (parsed by chaos-report's parseLocustStats). */
+export function statsFromCsv(text: string): RunStats | undefined {
+  let stats: LocustStats;
+  try {
+    stats = parseLocustStats(text.slice(text.indexOf("Type,Name,")));
+  } catch {
+    return undefined;
   }
-  cells.push(cell);
-  return cells;
-}
-
-/** Locust's `--csv` *_stats.csv: per-endpoint rows and the Aggregated row. */
-export function parseStatsCsv(text: string): LocustStats | undefined {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  const headerAt = lines.findIndex((l) => l.startsWith("Type,Name,Request Count,Failure Count"));
-  if (headerAt < 0) return undefined;
-  const header = csvCells(lines[headerAt]!);
-  const col = (row: string[], name: string) => {
-    const value = Number(row[header.indexOf(name)]);
-    return Number.isFinite(value) ? value : undefined;
-  };
-  const rows: LocustStats["rows"] = [];
-  let stats: LocustStats | undefined;
-  for (const line of lines.slice(headerAt + 1)) {
-    const row = csvCells(line);
-    if (row.length < header.length) break;
-    const requests = col(row, "Request Count") ?? 0;
-    const failures = col(row, "Failure Count") ?? 0;
-    const name = `${row[0] ? `${row[0]} ` : ""}${row[1] ?? ""}`;
-    if (row[1] === "Aggregated") {
-      stats = { requests, failures, rows };
-      const rps = col(row, "Requests/s");
-      const median = col(row, "Median Response Time");
-      const p95 = col(row, "95%");
-      if (rps !== undefined) stats.rps = rps;
-      if (median !== undefined) stats.medianMs = median;
-      if (p95 !== undefined) stats.p95Ms = p95;
-    } else rows.push({ name, requests, failures });
-  }
-  return stats;
+  const { total } = stats;
+  const known = (n: number) => (Number.isFinite(n) ? n : undefined);
+  const run: RunStats = { requests: total.requests, failures: total.failures || 0, rows: stats.endpoints.map((e) => ({ name: e.name, requests: e.requests, failures: e.failures })) };
+  if (known(total.rps) !== undefined) run.rps = total.rps;
+  if (known(total.medianMs) !== undefined) run.medianMs = total.medianMs;
+  if (known(total.p95Ms) !== undefined) run.p95Ms = total.p95Ms;
+  return run;
 }
 
 /** The "Aggregated" line of the summary table Locust prints at the end (no CSV). */
-export function parseSummaryTable(text: string): LocustStats | undefined {
+export function parseSummaryTable(text: string): RunStats | undefined {
   const lines = text.split("\n").filter((l) => /^\s*Aggregated\s+\d+\s+\d+\(/.test(l));
   const last = lines.at(-1);
   const match = last && /Aggregated\s+(\d+)\s+(\d+)\(/.exec(last);
@@ -69,7 +42,8 @@ export type LocustRun = { job: string; phase: "Complete" | "Failed" | "Timeout";
 
 export function judgeLocust(run: LocustRun): Verdict {
   const hint = `kubectl -n locust logs job/${run.job}; kubectl -n giropops-senhas get pods,hpa`;
-  const stats = parseStatsCsv(run.log.split(CSV_MARKER)[1] ?? run.log) ?? parseSummaryTable(run.log);
+  const csv = run.log.split(CSV_MARKER)[1];
+  const stats = (csv !== undefined ? statsFromCsv(csv) : undefined) ?? parseSummaryTable(run.log);
   const tail = run.log.trim().split("\n").slice(-5).map((l) => `  ${l.trim()}`);
   if (!stats) return { ok: false, summary: `the Locust run printed no stats (Job ${run.phase})`, evidence: [`Job locust/${run.job}: ${run.phase}`, ...tail], hint };
   const rate = stats.requests > 0 ? stats.failures / stats.requests : 1;
