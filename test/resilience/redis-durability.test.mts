@@ -9,7 +9,7 @@ import { startRedis, type RedisServer } from "../../apps/giropops-senhas/test/re
 import { createStore, LIST_KEY } from "../../apps/giropops-senhas/src/store.mts";
 import { generatePassword } from "../../apps/giropops-senhas/src/generator.mts";
 import { kustomize } from "../lib/render.mts";
-import { durabilityBound, redisPersistence, toArgs } from "./redis-config.mts";
+import { durabilityBound, redisPersistence, toArgs } from "../../scripts/lib/verify/chaos-redis.mts";
 
 const REDIS_DIR = "apps/giropops-senhas/deploy/redis";
 const PASSWORD = "durability-test-password";

@@ -2,7 +2,7 @@
 // manifest puts them: flags, a mounted redis.conf, or a `sh -c` line.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { durabilityBound, parseRedisConf, redisPersistence, toArgs, words } from "./redis-config.mts";
+import { durabilityBound, parseRedisConf, redisPersistence, toArgs, words } from "../../scripts/lib/verify/chaos-redis.mts";
 
 const statefulSet = (container: Record<string, unknown>, volumes: unknown[] = []) => ({
   apiVersion: "apps/v1",

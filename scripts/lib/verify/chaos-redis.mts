@@ -1,4 +1,4 @@
-// Reads the persistence settings the shipped Redis StatefulSet really runs with
+// Reads the persistence settings a Redis StatefulSet really runs with
 // (redis.conf from a mounted ConfigMap, then command-line flags, which win), so
 // the durability test starts a local redis-server with exactly those settings.
 import { basename } from "node:path";
