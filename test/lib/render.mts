@@ -161,13 +161,13 @@ export function buildOptions(root = REPO_ROOT): string[] {
   return typeof options === "string" ? options.split(/\s+/).filter(Boolean) : [];
 }
 
-function runKustomize(absDir: string, shownDir: string, options: string[] = []): Rendered[] {
+function runKustomize(absDir: string, shownDir: string, options: string[] = [], copy?: string): Rendered[] {
   const result = spawnSync("kubectl", ["kustomize", ...options, absDir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.error) throw new RenderError(shownDir, `kubectl kustomize ${shownDir}: ${result.error.message}`);
   if (result.status !== 0) {
     // kubectl wraps kustomize's message in a klog line: keep the message.
     const raw = result.stderr.trim().split("\n").slice(-3).join(" | ");
-    const why = (raw.match(/err="(.*)"\s*$/)?.[1] ?? raw).replaceAll('\\"', '"').replaceAll(dirname(absDir.replace(/\/+$/, "")) + "/", "").replaceAll(absDir, shownDir);
+    const why = (raw.match(/err="(.*)"\s*$/)?.[1] ?? raw).replaceAll('\\"', '"').replaceAll(absDir, shownDir).replaceAll(`${copy ?? dirname(absDir)}/`, "");
     throw new RenderError(shownDir, `kubectl kustomize ${shownDir} failed: ${why}`);
   }
   return parseObjects(result.stdout, shownDir);
@@ -193,7 +193,7 @@ export function kustomize(dir: string, opts: RenderOptions = {}): Rendered[] {
   const abs = join(ws.copy, rel);
   if (!existsSync(abs)) throw new RenderError(rel, `${rel}: no such directory`);
   if (!kustomizationFile(abs)) throw new RenderError(rel, `${rel}: no kustomization.yaml`);
-  const rendered = runKustomize(abs, rel, ws.options).map((r) => withOrigin(r, rel));
+  const rendered = runKustomize(abs, rel, ws.options, ws.copy).map((r) => withOrigin(r, rel));
   ws.cache.set(rel, rendered);
   return rendered;
 }
@@ -368,13 +368,13 @@ export function renderCluster(cluster: ClusterKind, opts: RenderOptions = {}): C
 
 export const POD_BEARING = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"]);
 
-/** Every Pod-bearing object from every cluster's repo-sourced Applications and every kustomization under apps/. */
+/** Every Pod-bearing object from every cluster's repo-sourced Applications (once per cluster) and every kustomization under apps/. */
 export function renderAllWorkloads(opts: RenderOptions = {}): Rendered[] {
   const seen = new Set<string>();
   const out: Rendered[] = [];
   const add = (r: Rendered) => {
     if (!POD_BEARING.has(r.object.kind)) return;
-    const key = `${r.source}\n${JSON.stringify(r.object)}`;
+    const key = `${r.cluster ?? ""}\n${r.source}\n${JSON.stringify(r.object)}`;
     if (seen.has(key)) return;
     seen.add(key);
     out.push(r);

@@ -1,0 +1,50 @@
+// "Changing the cluster is a commit": the example edits of gitops/README.md,
+// each applied to a copy of the repository, change the rendered tree exactly
+// as intended and nothing else.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { renderCluster } from "../lib/render.mts";
+import { copyRepo, diffRenders, edit, type Change } from "./support.mts";
+
+const summary = (changes: Change[]) => changes.map((c) => `${c.object} ${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join("\n");
+
+function changesAfter(cluster: "kind" | "minikube" | "oke", change: (root: string) => void): Change[] {
+  const before = renderCluster(cluster).all;
+  const root = copyRepo();
+  change(root);
+  return diffRenders(before, renderCluster(cluster, { root }).all);
+}
+
+test("scale the app on kind: the HPA floor in clusters/kind/giropops-senhas", () => {
+  const changes = changesAfter("kind", (root) =>
+    edit(root, "clusters/kind/giropops-senhas/kustomization.yaml", "path: /spec/minReplicas, value: 1 }", "path: /spec/minReplicas, value: 2 }"),
+  );
+  assert.equal(changes, [{ object: "HorizontalPodAutoscaler giropops-senhas/giropops-senhas", path: "/spec/minReplicas", before: 1, after: 2 }], summary(changes));
+});
+
+test("change an alert threshold: GiropopsSenhasHighLatency fires above 500 ms instead of 250 ms", () => {
+  const changes = changesAfter("kind", (root) =>
+    edit(root, "gitops/monitoring/config/rules/giropops-senhas.yaml", "giropops:http_request_duration_seconds:p95_rate5m > 0.25", "giropops:http_request_duration_seconds:p95_rate5m > 0.5"),
+  );
+  assert.is(changes.length, 1, summary(changes));
+  const [change] = changes;
+  assert.is(change!.object, "PrometheusRule monitoring/giropops-senhas");
+  assert.match(change!.path, /^\/spec\/groups\/\d+\/rules\/\d+\/expr$/);
+  assert.match(String(change!.after), /> 0\.5$/);
+});
+
+test("bump a chart version: metrics-server 3.13.1 -> 3.13.2 changes one field of one Application on every cluster", () => {
+  for (const cluster of ["kind", "minikube", "oke"] as const) {
+    const changes = changesAfter(cluster, (root) => edit(root, "gitops/metrics-server/application.yaml", "targetRevision: 3.13.1", "targetRevision: 3.13.2"));
+    assert.equal(changes, [{ object: "Application argocd/metrics-server", path: "/spec/source/targetRevision", before: "3.13.1", after: "3.13.2" }], `${cluster}:\n${summary(changes)}`);
+  }
+});
+
+test("set the OKE domain: only OKE hostnames change", () => {
+  const oke = changesAfter("oke", (root) => edit(root, "clusters/oke/patches/domain.yaml", /example\.com/g, "senhas.dev"));
+  assert.ok(oke.length >= 6, summary(oke));
+  assert.ok(oke.every((c) => /HTTPRoute|Application/.test(c.object) && String(c.after).includes("senhas.dev")), summary(oke));
+  assert.equal(changesAfter("kind", (root) => edit(root, "clusters/oke/patches/domain.yaml", /example\.com/g, "senhas.dev")), []);
+});
+
+test.run();
