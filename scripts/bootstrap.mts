@@ -1,7 +1,6 @@
 // npx zx scripts/bootstrap.mts --cluster kind|minikube|oke
 // Preflight, cluster, Argo CD, hand-over to git, summary. Every step looks
 // before it changes anything, so a re-run (or a run after Ctrl-C) resumes.
-import { join } from "node:path";
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
 import { argoCdRunning, diagnose, handedOver, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
@@ -87,10 +86,10 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
 
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");
-      const argocd = await renderKustomization(runner, deps.root, join(deps.root, "gitops/argocd"));
+      const argocd = await renderKustomization(runner, deps.root, "gitops/argocd");
       await kube.apply(argocd);
       await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
-      const projects = await renderKustomization(runner, deps.root, join(deps.root, "gitops/projects"));
+      const projects = await renderKustomization(runner, deps.root, "gitops/projects");
       await kube.apply(projects);
       step.done(`applied ${argocd.length} objects and ${projects.length} AppProjects; CRDs Established, Deployments Available`);
     });

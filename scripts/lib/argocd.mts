@@ -2,7 +2,7 @@
 // day-0 install, and watching Applications until they are Synced and Healthy
 // (or explaining why not). Shared by bootstrap, status and verify.
 import { existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
@@ -88,14 +88,14 @@ export function remoteResources(dir: string): string[] {
   return (kustomization.resources ?? []).filter((r): r is string => typeof r === "string" && /^(https?:\/\/|github\.com\/|git@|ssh:\/\/)/.test(r));
 }
 
-/** `kubectl kustomize <dir>` through the runner, parsed into objects. */
-export async function renderKustomization(runner: Runner, root: string, dir: string): Promise<KubeObject[]> {
-  const shown = relative(root, dir) || ".";
-  if (!existsSync(dir)) throw new UserError(`${shown} does not exist in this checkout`, { fix: "update your checkout (git pull); bootstrap applies it at day 0" });
-  const result = await runner.run("kubectl", ["kustomize", dir], { readOnly: true, check: false });
+/** `kubectl kustomize <path>` (relative to the repository root) through the runner, parsed into objects. */
+export async function renderKustomization(runner: Runner, root: string, path: string): Promise<KubeObject[]> {
+  const dir = join(root, path);
+  if (!existsSync(dir)) throw new UserError(`${path} does not exist in this checkout`, { fix: "update your checkout (git pull); bootstrap applies it at day 0" });
+  const result = await runner.run("kubectl", ["kustomize", path], { cwd: root, readOnly: true, check: false });
   if (result.code !== 0) {
-    throw new UserError(`rendering ${shown} failed: ${lastLine(result.stderr)}`, {
-      fix: `run "kubectl kustomize ${shown}" to see the whole error${remoteResources(dir).length ? "; its remote resources need network access" : ""}`,
+    throw new UserError(`rendering ${path} failed: ${lastLine(result.stderr)}`, {
+      fix: `run "kubectl kustomize ${path}" to see the whole error${remoteResources(dir).length ? "; its remote resources need network access" : ""}`,
     });
   }
   return parseManifests(result.stdout);

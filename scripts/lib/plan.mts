@@ -24,7 +24,7 @@ async function planKustomization(ui: Ui, runner: Runner, root: string, path: str
     ui.info(`would render ${path} (kubectl kustomize ${path}); not rendered now, it pulls ${remote.join(", ")} from the network`);
   } else {
     try {
-      const objects = await renderKustomization(runner, root, dir);
+      const objects = await renderKustomization(runner, root, path);
       ui.info(`would render ${path} and apply ${objects.length} object${objects.length === 1 ? "" : "s"}:`);
       for (const object of objects) ui.info(`  ${describeObject(object)}`);
     } catch (error) {

@@ -1,0 +1,82 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { bootstrap } from "../../scripts/bootstrap.mts";
+import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
+import { simulateArgoCd } from "../lib/fake-argocd.mts";
+import { harness, REPO } from "../lib/cli-harness.mts";
+import { healthyMachine } from "../lib/fake-runner.mts";
+
+const ARGS = ["--cluster", "kind", "--repo", REPO, "--revision", "main", "--timeout", "20s"];
+
+let kube: FakeKube;
+let argo: { stop(): void };
+test.before.each(async () => {
+  kube = await startFakeKube({ context: "kind-giropops" });
+  argo = simulateArgoCd(kube, [{ name: "gateway", healthyAfter: 2 }, { name: "monitoring", healthyAfter: 4 }, { name: "giropops-senhas", healthyAfter: 3 }]);
+});
+test.after.each(async () => {
+  argo.stop();
+  await kube.close();
+});
+
+test("a first kind bootstrap creates the cluster, loads the image, installs Argo CD and hands over", async () => {
+  const h = harness({ kube });
+  const code = await bootstrap(ARGS, h.deps);
+  assert.is(code, 0, h.output());
+  const commands = h.runner.calls.filter((c) => !/^git (remote|rev-parse|cat-file|rev-list|status)/.test(c));
+  assert.equal(commands, [
+    "kind get clusters",
+    "git --version",
+    "docker --version",
+    "kind version",
+    "kubectl version --client",
+    "docker info --format '{{json .}}'",
+    `git ls-remote ${REPO} main`,
+    "kind get clusters",
+    "kind create cluster --name giropops --config clusters/kind/kind-config.yaml --wait 120s",
+    "docker build -f apps/giropops-senhas/Dockerfile -t ghcr.io/giropops/giropops-senhas:dev .",
+    "kind load docker-image ghcr.io/giropops/giropops-senhas:dev --name giropops",
+    "kubectl kustomize gitops/argocd",
+    "kubectl kustomize gitops/projects",
+  ]);
+  const root = kube.get("Application", "root", "argocd");
+  assert.ok(root, "root Application applied");
+  assert.is(root!.spec.source.repoURL, REPO);
+  assert.is(root!.spec.source.path, "clusters/kind");
+  assert.ok(kube.get("AppProject", "platform", "argocd"));
+  assert.ok(kube.get("Secret", "redis-auth", "giropops-senhas"));
+  assert.ok(kube.get("Secret", "grafana-admin", "monitoring"));
+  // every apply was server-side, with our field manager, forcing conflicts
+  const applies = kube.requests.filter((r) => r.method === "PATCH");
+  assert.ok(applies.length > 5);
+  for (const r of applies) {
+    assert.is(r.contentType, "application/apply-patch+yaml");
+    assert.is(r.query.get("fieldManager"), "giropops-bootstrap");
+    assert.is(r.query.get("force"), "true");
+  }
+  const out = h.output();
+  assert.match(out, /Applications: all Synced and Healthy/);
+  assert.match(out, /monitoring\s+Synced\s+Healthy/);
+  assert.match(out, /http:\/\/grafana\.localhost/);
+  assert.match(out, /kubectl --context kind-giropops -n monitoring get secret grafana-admin/);
+});
+
+test("re-running on a healthy cluster creates nothing and changes no object", async () => {
+  const machine = healthyMachine();
+  const first = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, first.deps), 0, first.output());
+  const before = kube.changes.length;
+  const redis = kube.get("Secret", "redis-auth", "giropops-senhas")!.data.password;
+
+  const again = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, again.deps), 0, again.output());
+  assert.equal(kube.changes.slice(before).filter((c) => !c.includes("Application")), [], "no object changed on re-run");
+  assert.not.ok(again.runner.calls.some((c) => c.startsWith("kind create")), "cluster not created twice");
+  assert.not.ok(again.runner.calls.some((c) => c.startsWith("kubectl kustomize")), "Argo CD not re-rendered once it manages itself");
+  assert.is(kube.get("Secret", "redis-auth", "giropops-senhas")!.data.password, redis, "password kept");
+  assert.match(again.output(), /reused kind cluster giropops/);
+  assert.match(again.output(), /manages itself from git: left as it is/);
+  assert.match(again.output(), /giropops-senhas\/redis-auth kept, monitoring\/grafana-admin kept/);
+});
+
+test.run();

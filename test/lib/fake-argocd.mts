@@ -1,0 +1,54 @@
+// Plays Argo CD's part against fake-kube: once the root Application exists it
+// "syncs" it (creating the child Applications) and moves each child towards
+// Synced/Healthy tick by tick, or leaves it stuck, as a test asks.
+import type { FakeKube, Obj } from "./fake-kube.mts";
+
+export type ChildPlan = {
+  name: string;
+  /** Ticks until Synced and Healthy (default 1). */
+  healthyAfter?: number;
+  /** Never becomes healthy: stays in this state with these resources. */
+  stuck?: { sync?: string; health: "Degraded" | "Progressing" | "Missing"; message?: string; resources?: Record<string, unknown>[]; operation?: Record<string, unknown> };
+};
+
+export function simulateArgoCd(fake: FakeKube, children: ChildPlan[], tickMs = 25): { stop(): void; ticks(): number } {
+  let ticks = 0;
+  const state = (app: Obj | undefined) => JSON.stringify(app?.status ?? null);
+  const set = (name: string, status: Record<string, unknown>, labels?: Record<string, string>) => {
+    const existing = fake.get("Application", name, "argocd");
+    if (!existing) {
+      fake.put({ apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name, namespace: "argocd", labels }, spec: { project: "platform" }, status });
+    } else if (state(existing) !== JSON.stringify(status)) {
+      fake.update("Application", name, "argocd", (app) => (app.status = status));
+    }
+  };
+  const timer = setInterval(() => {
+    if (!fake.get("Application", "root", "argocd")) return;
+    ticks++;
+    set("root", {
+      sync: { status: "Synced", revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904" },
+      health: { status: "Healthy" },
+      resources: children.map((c) => ({ group: "argoproj.io", version: "v1alpha1", kind: "Application", namespace: "argocd", name: c.name, status: "Synced" })),
+    });
+    for (const child of children) {
+      let status: Record<string, unknown>;
+      if (child.stuck) {
+        status = {
+          sync: { status: child.stuck.sync ?? "Synced", revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904" },
+          health: { status: child.stuck.health, message: child.stuck.message },
+          resources: child.stuck.resources ?? [],
+          ...(child.stuck.operation ? { operationState: child.stuck.operation } : {}),
+        };
+      } else if (ticks >= (child.healthyAfter ?? 1)) {
+        status = { sync: { status: "Synced", revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904" }, health: { status: "Healthy" } };
+      } else {
+        status = { sync: { status: "OutOfSync" }, health: { status: "Progressing" } };
+      }
+      set(child.name, status, { "giropops.dev/source": "git" });
+    }
+  }, tickMs);
+  return {
+    stop: () => clearInterval(timer),
+    ticks: () => ticks,
+  };
+}

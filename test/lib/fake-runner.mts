@@ -1,0 +1,157 @@
+// A recording Runner and a simulated workstation behind it: git, docker,
+// kind, minikube, tofu and oci answer from a small state object, so tests
+// assert exactly which commands a bootstrap runs. `kubectl kustomize` and
+// `kubectl config` run for real (kubectl is installed here).
+import { writeFileSync } from "node:fs";
+import { NOT_FOUND, createRunner, failure, formatCommand, type RunOptions, type RunResult, type Runner } from "../../scripts/lib/runner.mts";
+
+export type Reply = Partial<RunResult> | undefined;
+export type Handler = (args: string[], options: RunOptions) => Reply | Promise<Reply>;
+
+export type RecordingRunner = Runner & {
+  /** Every command line run, in order. */
+  calls: string[];
+};
+
+export function recordingRunner(handlers: Record<string, Handler>): RecordingRunner {
+  const calls: string[] = [];
+  return {
+    dryRun: false,
+    calls,
+    async run(command, args, options = {}) {
+      calls.push(formatCommand(command, args));
+      const handler = handlers[command];
+      const reply: RunResult = handler
+        ? { code: 0, stdout: "", stderr: "", ...(await handler(args, options)) }
+        : { code: NOT_FOUND, stdout: "", stderr: `${command}: command not found` };
+      if (reply.stdout && options.echo) options.echo(reply.stdout);
+      if (reply.code !== 0 && options.check !== false) throw failure(command, args, reply, options.fix);
+      return reply;
+    },
+  };
+}
+
+export type Machine = {
+  /** Version output per tool; false = not installed. */
+  tools: Record<"docker" | "kind" | "minikube" | "kubectl" | "tofu" | "oci" | "git", string | false>;
+  docker: "running" | "stopped" | "denied";
+  dockerCpus: number;
+  dockerMemoryGiB: number;
+  kindClusters: Set<string>;
+  minikubeProfiles: Map<string, string>;
+  /** The remote as git ls-remote sees it, or why it cannot be read. */
+  remote: { refs: Record<string, string> } | { error: string };
+  origin: string;
+  branch: string;
+  /** Commits on the local branch the remote lacks. */
+  ahead: number;
+  dirty: boolean;
+  tofuApplied: boolean;
+  /** What `oci ce cluster create-kubeconfig` writes. */
+  okeKubeconfig?: string;
+};
+
+export const REMOTE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
+  return {
+    tools: {
+      docker: "Docker version 28.2.2, build e6534b4",
+      kind: "kind v0.32.0 go1.24.3 linux/amd64",
+      minikube: "v1.37.0",
+      kubectl: "Client Version: v1.32.4",
+      tofu: "OpenTofu v1.10.6\non linux_amd64",
+      oci: "3.71.0",
+      git: "git version 2.47.3",
+    },
+    docker: "running",
+    dockerCpus: 8,
+    dockerMemoryGiB: 16,
+    kindClusters: new Set(),
+    minikubeProfiles: new Map(),
+    remote: { refs: { main: REMOTE_SHA } },
+    origin: "https://github.com/giropops/giropops-platform.git",
+    branch: "main",
+    ahead: 0,
+    dirty: false,
+    tofuApplied: false,
+    ...overrides,
+  };
+}
+
+const real = createRunner();
+
+/** A runner that behaves like a workstation in state `m` (and changes it as commands would). */
+export function machineRunner(m: Machine): RecordingRunner {
+  const version = (tool: keyof Machine["tools"]): Handler => () => {
+    const output = m.tools[tool];
+    return output === false ? { code: NOT_FOUND, stderr: `${tool}: command not found` } : { stdout: `${output}\n` };
+  };
+  const installed = (tool: keyof Machine["tools"], handler: Handler): Handler => (args, options) =>
+    m.tools[tool] === false ? { code: NOT_FOUND, stderr: `${tool}: command not found` } : handler(args, options);
+  return recordingRunner({
+    git: installed("git", (args) => {
+      const [sub, ...rest] = args;
+      if (sub === "--version") return version("git")(args, {});
+      if (sub === "remote") return { stdout: `${m.origin}\n` };
+      if (sub === "rev-parse") return { stdout: `${m.branch}\n` };
+      if (sub === "ls-remote") {
+        if ("error" in m.remote) return { code: 128, stderr: `fatal: ${m.remote.error}` };
+        const refs = m.remote.refs;
+        return { stdout: Object.entries(refs).filter(([name]) => name === rest[1]).map(([name, sha]) => `${sha}\trefs/heads/${name}\n`).join("") };
+      }
+      if (sub === "cat-file") return { code: 0 };
+      if (sub === "rev-list") return { stdout: `${m.ahead}\n` };
+      if (sub === "status") return { stdout: m.dirty ? " M README.md\n" : "" };
+      return undefined;
+    }),
+    docker: installed("docker", (args) => {
+      if (args[0] === "--version") return version("docker")(args, {});
+      if (args[0] === "info") {
+        if (m.docker === "denied") return { code: 1, stderr: "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock" };
+        if (m.docker === "stopped") return { code: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" };
+        return { stdout: JSON.stringify({ NCPU: m.dockerCpus, MemTotal: m.dockerMemoryGiB * 1024 ** 3 }) };
+      }
+      return undefined; // docker build
+    }),
+    kind: installed("kind", (args) => {
+      if (args[0] === "version") return version("kind")(args, {});
+      if (args[0] === "get") return { stdout: [...m.kindClusters].map((c) => `${c}\n`).join("") };
+      if (args[0] === "create") m.kindClusters.add(args[args.indexOf("--name") + 1]!);
+      if (args[0] === "delete") m.kindClusters.delete(args[args.indexOf("--name") + 1]!);
+      return undefined;
+    }),
+    minikube: installed("minikube", (args) => {
+      if (args[0] === "version") return version("minikube")(args, {});
+      const profile = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
+      if (args[0] === "profile") {
+        if (m.minikubeProfiles.size === 0) return { code: 85, stdout: "", stderr: "no profiles" };
+        return { stdout: JSON.stringify({ invalid: [], valid: [...m.minikubeProfiles].map(([Name, Status]) => ({ Name, Status })) }) };
+      }
+      if (args[0] === "start" && profile) m.minikubeProfiles.set(profile, "Running");
+      if (args[0] === "delete" && profile) m.minikubeProfiles.delete(profile);
+      return undefined;
+    }),
+    kubectl: installed("kubectl", (args, options) => {
+      if (args[0] === "version") return version("kubectl")(args, {});
+      if (args[0] === "kustomize" || args[0] === "config") return real.run("kubectl", args, { ...options, check: false });
+      return undefined;
+    }),
+    tofu: installed("tofu", (args) => {
+      const [, sub] = args; // args[0] is -chdir=…
+      if (args[0] === "version") return version("tofu")(args, {});
+      if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: "ocid1.cluster.oc1.sa-saopaulo-1.aaaatest" } }) } : { stdout: "{}" };
+      if (sub === "plan") return { code: m.tofuApplied ? 0 : 2, stdout: m.tofuApplied ? "No changes." : "Plan: 14 to add, 0 to change, 0 to destroy.\n" };
+      if (sub === "apply") m.tofuApplied = true;
+      if (sub === "destroy") m.tofuApplied = false;
+      return undefined;
+    }),
+    oci: installed("oci", (args) => {
+      if (args[0] === "--version") return version("oci")(args, {});
+      if (args[2] === "create-kubeconfig") {
+        writeFileSync(args[args.indexOf("--file") + 1]!, m.okeKubeconfig ?? "");
+      }
+      return undefined;
+    }),
+  });
+}
