@@ -23,9 +23,13 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const warmupSeconds = 3;
 
+// Run Node with the same flags as the image (the Dockerfile's CMD), so the figures describe production.
+const cmd = readFileSync(join(import.meta.dirname, "../Dockerfile"), "utf8").match(/^CMD (\[.*\])$/m)?.[1];
+const nodeFlags = (JSON.parse(cmd ?? "[]") as string[]).filter((arg) => arg.startsWith("--"));
+
 const redis = await startRedis();
 const port = await freePort();
-const server = spawn(process.execPath, [join(import.meta.dirname, "../src/server.mts")], {
+const server = spawn(process.execPath, [...nodeFlags, join(import.meta.dirname, "../src/server.mts")], {
   env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", REDIS_URL: redis.url },
   stdio: ["ignore", "ignore", "inherit"],
 });
@@ -71,7 +75,7 @@ try {
   const header = ["endpoint", "req/s", "p50", "p99", "errors"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  console.log(`\n${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), node ${process.version}, ${connections} connections, ${seconds} s per endpoint after ${warmupSeconds} s warm-up\n`);
+  console.log(`\n${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), node ${process.version} ${nodeFlags.join(" ")}, ${connections} connections, ${seconds} s per endpoint after ${warmupSeconds} s warm-up\n`);
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of rows) console.log(line(row));

@@ -6,13 +6,14 @@ import { STATUS_CODES } from "node:http";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import Fastify, { LogController } from "fastify";
+import pino from "pino";
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
 import formbody from "@fastify/formbody";
-import helmet from "@fastify/helmet";
 import type { Config } from "./config.mts";
 import { DEFAULT_LENGTH, InvalidLengthError, MAX_LENGTH, MIN_LENGTH, generatePassword } from "./generator.mts";
 import { createMetrics } from "./metrics.mts";
 import { renderPage } from "./page.mts";
+import { SECURITY_HEADERS } from "./security.mts";
 import { StoreUnavailableError, createStore } from "./store.mts";
 
 const API_FIELDS = ["tamanho", "incluir_numeros", "incluir_caracteres_especiais"] as const;
@@ -92,13 +93,16 @@ class AccessLog extends LogController {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export type BuildOptions = {
-  /** Where JSON logs go (default stdout). */
+  /** Where JSON logs go (default: stdout, written asynchronously). */
   logStream?: Writable;
 };
 
 export function buildApp(config: Config, options: BuildOptions = {}) {
+  // Asynchronous stdout: lines written while a write is pending are batched into one syscall.
+  // flushLogs() runs before exit; a hard crash can lose the lines of that last moment.
+  const stdout = options.logStream ? undefined : pino.destination({ dest: 1, sync: false });
   const app = Fastify({
-    logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
+    logger: { level: config.logLevel, stream: options.logStream ?? stdout! },
     logController: new AccessLog(),
     bodyLimit: config.bodyLimitBytes,
     // Keep the ingress' request id when it sends a sane one; otherwise mint one.
@@ -118,8 +122,10 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
   });
   const metrics = createMetrics(() => store.ready);
 
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
     reply.header("x-request-id", request.id);
+    done();
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
@@ -130,25 +136,6 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
   });
   app.addHook("onClose", async () => {
     await store.close();
-  });
-
-  app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-    },
-    // TLS ends at the ingress; HSTS there, not from a plain-HTTP backend.
-    strictTransportSecurity: false,
   });
 
   const isPage = (request: FastifyRequest) => request.routeOptions.url === "/";
@@ -275,6 +262,9 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     app,
     store,
     metrics,
+    flushLogs() {
+      stdout?.flushSync();
+    },
     /** First step of a graceful stop: /readyz fails from now on, everything else keeps serving. */
     startDraining() {
       draining = true;

@@ -13,7 +13,7 @@ try {
   process.exit(2);
 }
 
-const { app, startDraining } = buildApp(config);
+const { app, startDraining, flushLogs } = buildApp(config);
 await app.listen({ host: config.host, port: config.port });
 
 let stopping = false;
@@ -23,6 +23,7 @@ async function shutdown(signal: string): Promise<void> {
   // Past the deadline, give up on stragglers: better exit 1 than be SIGKILLed mid-write.
   const deadline = setTimeout(() => {
     app.log.error({ timeoutMs: config.shutdownTimeoutMs }, "graceful shutdown timed out");
+    flushLogs();
     process.exit(1);
   }, config.shutdownTimeoutMs);
   deadline.unref();
@@ -32,6 +33,7 @@ async function shutdown(signal: string): Promise<void> {
   // close(): stop accepting, finish in-flight requests, then the onClose hook closes Redis.
   await app.close();
   app.log.info("shutdown complete");
+  flushLogs();
   process.exit(0);
 }
 

@@ -39,6 +39,8 @@ test("POST /api/gerar-senha returns a password of the requested shape and stores
   assert.is(senha.length, 20);
   for (const set of [LETTERS, DIGITS, PUNCTUATION]) assert.ok([...senha].some((c: string) => set.includes(c)), senha);
   assert.equal(await direct.lRange(LIST_KEY, 0, -1), [senha]);
+  assert.is(response.headers.get("cache-control"), "no-store", "a password is never cached");
+  assert.is(response.headers.get("x-content-type-options"), "nosniff");
 });
 
 test("POST /api/gerar-senha defaults to 8 letters, with an empty object or no body at all", async () => {
@@ -123,14 +125,17 @@ test("GET / serves the page with strict security headers and CSP", async () => {
   }
   assert.not.match(csp, /unsafe-inline|unsafe-eval/);
   assert.is(response.headers.get("x-content-type-options"), "nosniff");
-  assert.is(response.headers.get("x-frame-options"), "SAMEORIGIN");
+  assert.is(response.headers.get("x-frame-options"), "DENY");
+  assert.is(response.headers.get("cache-control"), "no-store", "pages with passwords are never cached");
   assert.is(response.headers.get("referrer-policy"), "no-referrer");
   assert.is(response.headers.get("cross-origin-opener-policy"), "same-origin");
   const html = await response.text();
   assert.match(html, /<h1>Gerador de Senhas<\/h1>/);
   assert.not.match(html, /<script>|style=/, "no inline script or style");
   for (const asset of ["/static/styles.css", "/static/app.js", "/static/favicon.svg"]) {
-    assert.is((await fetch(base + asset)).status, 200, asset);
+    const response = await fetch(base + asset);
+    assert.is(response.status, 200, asset);
+    assert.is(response.headers.get("cache-control"), "public, max-age=3600", asset);
   }
   assert.is((await fetch(`${base}/static/../src/app.mts`)).status, 404);
 });
