@@ -15,7 +15,7 @@ const POLICY_KINDS = new Set(["ValidatingPolicy", "ImageValidatingPolicy", "Clus
 export async function policyNames(ctx: Pick<VerifyContext, "runner" | "repoRoot">): Promise<string[]> {
   const dir = join(ctx.repoRoot, "gitops", "policies");
   if (!existsSync(join(dir, "kustomization.yaml"))) return [];
-  return (await renderKustomization(ctx.runner, ctx.repoRoot, dir)).filter((o) => POLICY_KINDS.has(o.kind)).map((o) => o.metadata.name);
+  return (await renderKustomization(ctx.runner, ctx.repoRoot, "gitops/policies")).filter((o) => POLICY_KINDS.has(o.kind)).map((o) => o.metadata.name);
 }
 
 type PodTemplate = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Record<string, any>[] } & Record<string, any> };

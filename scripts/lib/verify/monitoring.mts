@@ -2,7 +2,7 @@
 // alert rules loaded, Grafana has our dashboards. What "our" means is read from
 // the repository (the rendered gitops/monitoring tree), never a list kept here.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { renderKustomization } from "../argocd.mts";
 import type { KubeObject } from "../kube.mts";
 import { getJson, plural, resultOf, serviceProxy, type Check, type Verdict, type VerifyContext } from "./checks.mts";
@@ -28,7 +28,7 @@ export function kustomizationDirs(dir: string): string[] {
 export async function renderedMonitoring(ctx: Pick<VerifyContext, "runner" | "repoRoot">): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
   for (const dir of kustomizationDirs(join(ctx.repoRoot, "gitops", "monitoring"))) {
-    objects.push(...(await renderKustomization(ctx.runner, ctx.repoRoot, dir)));
+    objects.push(...(await renderKustomization(ctx.runner, ctx.repoRoot, relative(ctx.repoRoot, dir))));
   }
   return objects;
 }
