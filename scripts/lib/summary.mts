@@ -10,7 +10,7 @@ export type Endpoint = { name: string; host: string; url: string; login: string 
 
 /** The command that prints one key of a Secret (a person runs it; we never read the value). */
 export function secretCommand(target: KubeTarget, namespace: string, name: string, key: string): string {
-  const jsonpath = `jsonpath={.data.${key.replaceAll(".", "\\.").replaceAll("-", "\\-")}}`;
+  const jsonpath = `jsonpath={.data.${key.replaceAll(".", "\\.")}}`;
   return `${kubectl(target, "-n", namespace, "get", "secret", name, "-o", jsonpath)} | base64 -d`;
 }
 

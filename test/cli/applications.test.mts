@@ -1,0 +1,114 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { bootstrap } from "../../scripts/bootstrap.mts";
+import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
+import { simulateArgoCd, type ChildPlan } from "../lib/fake-argocd.mts";
+import { harness, REPO } from "../lib/cli-harness.mts";
+import { healthyMachine } from "../lib/fake-runner.mts";
+
+let kube: FakeKube;
+let argo: { stop(): void; ticks(): number } | undefined;
+test.before.each(async () => {
+  kube = await startFakeKube({ context: "kind-giropops" });
+});
+test.after.each(async () => {
+  argo?.stop();
+  await kube.close();
+});
+
+async function run(children: ChildPlan[], options: { timeout?: string; degradedGraceMs?: number } = {}) {
+  argo = simulateArgoCd(kube, children);
+  const h = harness({ kube, machine: healthyMachine(), overrides: { degradedGraceMs: options.degradedGraceMs ?? 60_000 } });
+  const code = await bootstrap(["--cluster", "kind", "--repo", REPO, "--revision", "main", "--timeout", options.timeout ?? "20s"], h.deps);
+  return { code, out: h.output() };
+}
+
+/** What Grafana looks like when its pod cannot be scheduled. */
+function brokenGrafana() {
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "monitoring" } });
+  kube.put({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "grafana", namespace: "monitoring" },
+    spec: { replicas: 1 },
+  });
+  kube.update("Deployment", "grafana", "monitoring", (d) => {
+    d.status = { observedGeneration: 1, conditions: [{ type: "Available", status: "False", reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability." }] };
+  });
+  kube.put({
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "grafana.1", namespace: "monitoring" },
+    involvedObject: { kind: "Deployment", name: "grafana", namespace: "monitoring" },
+    type: "Warning",
+    reason: "FailedScheduling",
+    message: "0/1 nodes are available: 1 Insufficient memory.",
+    lastTimestamp: "2026-11-23T10:00:00Z",
+  });
+  kube.put({
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "other.1", namespace: "monitoring" },
+    involvedObject: { kind: "Deployment", name: "prometheus", namespace: "monitoring" },
+    type: "Normal",
+    reason: "ScalingReplicaSet",
+    message: "unrelated event",
+  });
+}
+
+const grafanaResources = [
+  { group: "apps", version: "v1", kind: "Deployment", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Progressing", message: "Waiting for rollout to finish: 0 of 1 updated replicas are available..." } },
+  { group: "", version: "v1", kind: "Service", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Healthy" } },
+];
+
+test("an app that becomes healthy after a few updates ends in success", async () => {
+  const { code, out } = await run([{ name: "kyverno", healthyAfter: 3 }, { name: "falco", healthyAfter: 5 }]);
+  assert.is(code, 0, out);
+  assert.ok(argo!.ticks() >= 5);
+  // plain (non-TTY) progress prints each state change once
+  assert.match(out, /… falco\s+OutOfSync\s+Progressing/);
+  assert.match(out, /✔ falco\s+Synced\s+Healthy/);
+  assert.match(out, /is ready\./);
+});
+
+test("an app that never gets healthy: timeout, diagnosis with resources, conditions and events, exit 1", async () => {
+  brokenGrafana();
+  const { code, out } = await run([{ name: "gateway" }, { name: "monitoring", stuck: { health: "Progressing", resources: grafanaResources } }], { timeout: "2s" });
+  assert.is(code, 1);
+  assert.match(out, /Diagnosis/);
+  assert.match(out, /✖ monitoring: Synced \/ Progressing/);
+  assert.match(out, /Deployment monitoring\/grafana: Synced \/ Progressing — Waiting for rollout to finish/);
+  assert.match(out, /condition Available=False \(MinimumReplicasUnavailable\): Deployment does not have minimum availability\./);
+  assert.match(out, /event Warning FailedScheduling: 0\/1 nodes are available: 1 Insufficient memory\./);
+  assert.not.match(out, /unrelated event/);
+  assert.not.match(out, /Service monitoring\/grafana/, "healthy resources are not listed");
+  assert.match(out, /next: kubectl --kubeconfig \S+ --context kind-giropops -n monitoring describe deployment grafana/);
+  assert.match(out, /error: the platform is not healthy: not all Synced and Healthy after 2s/);
+  assert.not.match(out, /✖ gateway/, "healthy apps are not diagnosed");
+  // the summary is still printed, so a person sees the whole picture
+  assert.match(out, /gateway\s+Synced\s+Healthy/);
+});
+
+test("a Degraded app stops the wait early with its sync failure explained", async () => {
+  const { code, out } = await run(
+    [
+      {
+        name: "giropops-senhas",
+        stuck: {
+          sync: "OutOfSync",
+          health: "Degraded",
+          message: "Deployment giropops-senhas: CrashLoopBackOff",
+          operation: { phase: "Failed", message: "one or more objects failed to apply, reason: admission webhook denied the request" },
+        },
+      },
+    ],
+    { timeout: "60s", degradedGraceMs: 0 },
+  );
+  assert.is(code, 1);
+  assert.match(out, /error: the platform is not healthy: giropops-senhas is Degraded/);
+  assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded — Deployment giropops-senhas: CrashLoopBackOff/);
+  assert.match(out, /last sync: Failed: one or more objects failed to apply/);
+  assert.match(out, /next: kubectl .* -n argocd get application giropops-senhas -o yaml/);
+});
+
+test.run();

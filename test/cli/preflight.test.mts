@@ -1,0 +1,192 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createServer, type Server } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bootstrap } from "../../scripts/bootstrap.mts";
+import { UserError } from "../../scripts/lib/errors.mts";
+import { compareVersions, portInUse } from "../../scripts/lib/preflight.mts";
+import { harness, REPO } from "../lib/cli-harness.mts";
+import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
+
+const ARGS = ["--cluster", "kind", "--repo", REPO, "--revision", "main"];
+
+/** Runs bootstrap on a machine with one thing wrong; returns exit code, output and commands. */
+async function run(machine: Machine, args = ARGS, extra: Parameters<typeof harness>[0] = {}) {
+  const h = harness({ machine, ...extra });
+  const code = await bootstrap(args, h.deps);
+  return { code, out: h.output(), calls: h.runner.calls };
+}
+
+function assertStoppedBeforeChanging(calls: string[]) {
+  for (const call of calls) assert.not.match(call, /^(kind create|docker build|kind load|minikube start|tofu apply)/, `ran ${call}`);
+}
+
+test("missing docker: says so, how to install it, and creates nothing", async () => {
+  const machine = healthyMachine();
+  machine.tools.docker = false;
+  const { code, out, calls } = await run(machine);
+  assert.is(code, 1);
+  assert.match(out, /docker is not installed \(runs the kind\/minikube nodes and builds the app image\)/);
+  assert.match(out, /fix: install docker >= 24\.0\.0: https:\/\/docs\.docker\.com\/engine\/install\//);
+  assertStoppedBeforeChanging(calls);
+});
+
+test("missing kind, with the minimum version in the fix", async () => {
+  const machine = healthyMachine();
+  machine.tools.kind = false;
+  const { code, out, calls } = await run(machine);
+  assert.is(code, 1);
+  assert.match(out, /kind is not installed/);
+  assert.match(out, /install kind >= 0\.30\.0/);
+  assertStoppedBeforeChanging(calls);
+});
+
+test("kind older than 0.30 cannot run the pinned node image", async () => {
+  const machine = healthyMachine();
+  machine.tools.kind = "kind v0.29.0 go1.24.2 linux/amd64";
+  const { code, out } = await run(machine);
+  assert.is(code, 1);
+  assert.match(out, /kind 0\.29\.0 is too old \(need >= 0\.30\.0\)/);
+});
+
+test("docker daemon not running, or not allowed", async () => {
+  const stopped = await run(healthyMachine({ docker: "stopped" }));
+  assert.is(stopped.code, 1);
+  assert.match(stopped.out, /the Docker daemon is not running/);
+  assert.match(stopped.out, /fix: start Docker Desktop, or: sudo systemctl start docker/);
+  const denied = await run(healthyMachine({ docker: "denied" }));
+  assert.match(denied.out, /no permission to talk to the Docker daemon/);
+  assert.match(denied.out, /usermod -aG docker/);
+});
+
+test("not enough CPUs or memory for the platform", async () => {
+  const { code, out } = await run(healthyMachine({ dockerCpus: 2, dockerMemoryGiB: 4 }));
+  assert.is(code, 1);
+  assert.match(out, /Docker offers 2 CPUs; the platform needs 4/);
+  assert.match(out, /Docker offers 4\.0 GiB of memory; the platform needs 6 GiB/);
+});
+
+test("a busy host port is reported with how to find who holds it", async () => {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const { code, out, calls } = await run(healthyMachine(), ARGS, { overrides: { hostPorts: [port] } });
+    assert.is(code, 1);
+    assert.match(out, new RegExp(`host port ${port} is already in use`));
+    assert.match(out, new RegExp(`lsof -i :${port}`));
+    assertStoppedBeforeChanging(calls);
+  } finally {
+    server.close();
+  }
+});
+
+test("ports are not checked when reusing our own cluster (it holds them)", async () => {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const machine = healthyMachine({ kindClusters: new Set(["giropops"]) });
+    const h = harness({ machine, overrides: { hostPorts: [port] } });
+    // stop right after the cluster step: no Kubernetes here
+    h.deps.kube = () => {
+      throw new UserError("stop here");
+    };
+    await bootstrap(ARGS, h.deps);
+    assert.not.match(h.output(), /already in use/);
+    assert.match(h.output(), /reusing kind cluster giropops/);
+  } finally {
+    server.close();
+  }
+});
+
+test("a free port is free; EACCES on a privileged port does not count as busy", async () => {
+  assert.is(await portInUse(0), false);
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  assert.is(await portInUse((server.address() as { port: number }).port), true);
+  server.close();
+  // Whatever this machine allows on port 1 (root binds, others get EACCES), it is never "in use".
+  assert.is(await portInUse(1), false);
+});
+
+test("an unreachable repository or a missing branch stops before any change", async () => {
+  const unreachable = await run(healthyMachine({ remote: { error: "unable to access 'https://github.com/giropops/giropops-platform.git/': Could not resolve host: github.com" } }));
+  assert.is(unreachable.code, 1);
+  assert.match(unreachable.out, /cannot read https:\/\/github\.com\/giropops\/giropops-platform\.git: fatal: unable to access/);
+  assert.match(unreachable.out, /a private GitHub repository needs GITHUB_TOKEN/);
+  assertStoppedBeforeChanging(unreachable.calls);
+  const noBranch = await run(healthyMachine(), [...ARGS.slice(0, 4), "--revision", "feature-x"]);
+  assert.is(noBranch.code, 1);
+  assert.match(noBranch.out, /has no branch or tag "feature-x"/);
+  assert.match(noBranch.out, /git push origin feature-x/);
+});
+
+test("every problem is reported at once, each with its fix", async () => {
+  const machine = healthyMachine({ docker: "stopped", remote: { error: "Repository not found." } });
+  machine.tools.kind = false;
+  const { code, out } = await run(machine);
+  assert.is(code, 1);
+  assert.match(out, /preflight found 3 problems:/);
+  assert.is(out.match(/fix:/g)?.length, 3);
+  assert.not.match(out, /\n\s+at /, "no stack trace");
+});
+
+test("unpushed commits and uncommitted changes are warnings, not errors", async () => {
+  const machine = healthyMachine({ ahead: 2, dirty: true, kindClusters: new Set(["giropops"]) });
+  const h = harness({ machine });
+  h.deps.kube = () => {
+    throw new UserError("stop here");
+  };
+  await bootstrap(ARGS, h.deps);
+  assert.match(h.output(), /2 local commits on main not pushed: Argo CD deploys what is on the remote, not your working tree \(git push\)/);
+  assert.match(h.output(), /uncommitted changes in this checkout are not deployed/);
+});
+
+test("a bad .env is one message listing every bad value, before any command runs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "giropops-env-"));
+  try {
+    const envFile = join(dir, ".env");
+    writeFileSync(envFile, "CLUSTER=docker-desktop\nBOOTSTRAP_TIMEOUT=soon\nREDIS_PASSWORD=short\n");
+    const h = harness({ envFile });
+    const code = await bootstrap(["--repo", REPO], h.deps);
+    assert.is(code, 1);
+    assert.match(h.output(), /Invalid configuration \(from .*\.env, the environment or flags\):/);
+    assert.match(h.output(), /CLUSTER="docker-desktop" must be one of kind, minikube, oke/);
+    assert.match(h.output(), /BOOTSTRAP_TIMEOUT="soon" must be a duration/);
+    assert.match(h.output(), /REDIS_PASSWORD=\(hidden\)/);
+    assert.not.match(h.output(), /short/);
+    assert.equal(h.runner.calls, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("bad flag values name the flag", async () => {
+  const h = harness();
+  assert.is(await bootstrap(["--cluster", "k3d", "--timeout", "0", "--name", "Bad_Name"], h.deps), 1);
+  assert.match(h.output(), /--cluster "k3d" must be one of kind, minikube, oke/);
+  assert.match(h.output(), /--timeout "0" must be longer than zero/);
+  assert.match(h.output(), /--name "Bad_Name" must be lower-case letters/);
+});
+
+test("no --repo and no origin remote: says how to name the repository", async () => {
+  const machine = healthyMachine();
+  const h = harness({ machine });
+  h.runner.calls.length = 0;
+  const original = h.deps.runner.run;
+  h.deps.runner = { ...h.deps.runner, run: (cmd, args, opts) => (cmd === "git" && args[0] === "remote" ? Promise.resolve({ code: 2, stdout: "", stderr: "error: No such remote 'origin'" }) : original(cmd, args, opts)) };
+  assert.is(await bootstrap(["--cluster", "kind"], h.deps), 1);
+  assert.match(h.output(), /no git repository to deploy from: this checkout has no "origin" remote/);
+  assert.match(h.output(), /fix: pass --repo https:\/\/github\.com\/YOU\/giropops-platform\.git or set GIT_REPO_URL/);
+});
+
+test("versions compare numerically", () => {
+  assert.ok(compareVersions("0.30.0", "0.4.0") > 0);
+  assert.ok(compareVersions("1.9.9", "1.10.0") < 0);
+  assert.is(compareVersions("3.71.0", "3.71.0"), 0);
+});
+
+test.run();
