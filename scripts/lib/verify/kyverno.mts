@@ -1,6 +1,6 @@
-// Kyverno guards the app namespace: a bad Pod (privileged, `latest`, no
-// limits) is denied with the policy's message, and a good one (the app's own
-// pod template) is admitted. Both are server-side dry-runs (dryRun=All):
+// Kyverno guards the app namespace: bad Pods (privileged, `latest`, no
+// limits) are denied with the policy's message, and a good one (the app's own
+// pod template) is admitted. All are server-side dry-runs (dryRun=All):
 // admission runs in full, nothing is stored.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
@@ -20,46 +20,75 @@ export async function policyNames(ctx: Pick<VerifyContext, "runner" | "repoRoot"
 
 type PodTemplate = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Record<string, any>[] } & Record<string, any> };
 
+const repositoryOf = (image: unknown) => String(image ?? "ghcr.io/giropops/giropops-senhas").replace(/@sha256:[a-f0-9]+$/, "").replace(/:[^:/]+$/, "");
+
 /** A Pod that breaks the three rules: privileged, `:latest`, no limits. */
 export function badPod(template: PodTemplate, name: string): KubeObject {
   const first = template.spec?.containers?.[0] ?? {};
-  const repository = String(first.image ?? "ghcr.io/giropops/giropops-senhas").replace(/@sha256:[a-f0-9]+$/, "").replace(/:[^:/]+$/, "");
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: APP_NAMESPACE, labels: { "giropops.dev/verify": "true" } },
-    spec: { containers: [{ name: first.name ?? "app", image: `${repository}:latest`, securityContext: { privileged: true } }] },
+    spec: { containers: [{ name: first.name ?? "app", image: `${repositoryOf(first.image)}:latest`, securityContext: { privileged: true } }] },
   };
 }
 
 /** A Pod the policies must admit: the app Deployment's own pod template. */
 export function goodPod(template: PodTemplate, name: string): KubeObject {
-  const spec = structuredClone(template.spec ?? {});
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: APP_NAMESPACE, labels: { ...(template.metadata?.labels ?? {}), "giropops.dev/verify": "true" } },
-    spec,
+    spec: structuredClone(template.spec ?? {}),
   };
 }
 
-export function judgeKyverno(denied: KubeResponse, admitted: KubeResponse, policies: string[]): Verdict {
-  const hint = "kubectl get validatingpolicies,clusterpolicies; kubectl -n kyverno logs deploy/kyverno-admission-controller --tail=50";
-  const message = statusMessage(denied.body);
-  const named = policies.filter((p) => message.includes(p));
-  const byKyverno = /kyverno/i.test(message) || named.length > 0;
-  const shown = message.replace(/\s+/g, " ").trim().slice(0, 600);
+/**
+ * The app's pod template with `:latest` and no resources. It passes Pod Security
+ * "restricted", which (when the namespace enforces it) rejects a privileged Pod
+ * before any webhook runs, so only Kyverno can deny this one.
+ */
+export function latestWithoutLimitsPod(template: PodTemplate, name: string): KubeObject {
+  const pod = goodPod(template, name);
+  for (const container of (pod.spec?.containers ?? []) as Record<string, any>[]) {
+    container.image = `${repositoryOf(container.image)}:latest`;
+    delete container.resources;
+  }
+  return pod;
+}
+
+export type KyvernoAnswers = { bad: KubeResponse; latestWithoutLimits: KubeResponse; good: KubeResponse };
+
+const oneLine = (text: string, max = 500) => text.replace(/\s+/g, " ").trim().slice(0, max);
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Who refused a request, read from its Status message. */
+export function refusedBy(message: string, policies: string[]): { kyverno: boolean; named: string[]; podSecurity: boolean } {
+  // "disallow-latest-tag" must not match "disallow-latest-tag-audit".
+  const named = policies.filter((p) => new RegExp(`(^|[^\\w-])${escape(p)}(?![\\w-])`).test(message));
+  return { kyverno: /kyverno/i.test(message) || named.length > 0, named, podSecurity: /violates PodSecurity/.test(message) };
+}
+
+export function judgeKyverno(answers: KyvernoAnswers, policies: string[]): Verdict {
+  const hint = "kubectl get validatingpolicies; kubectl -n kyverno logs deploy/kyverno-admission-controller --tail=50";
+  const { bad, latestWithoutLimits, good } = answers;
+  const describe = (label: string, r: KubeResponse) =>
+    r.status < 300 ? `${label} → HTTP ${r.status}: admitted (dry-run)` : `${label} → HTTP ${r.status}: ${oneLine(statusMessage(r.body))}`;
+  const badBy = refusedBy(statusMessage(bad.body), policies);
+  const latestBy = refusedBy(statusMessage(latestWithoutLimits.body), policies);
+  const named = [...new Set([...badBy.named, ...latestBy.named])];
   const evidence = [
-    denied.status >= 400
-      ? `bad Pod (privileged, :latest, no limits) → HTTP ${denied.status}: ${shown}`
-      : `bad Pod (privileged, :latest, no limits) → HTTP ${denied.status}: admitted`,
-    ...(named.length > 0 ? [`policies named in the denial: ${named.join(", ")}`] : []),
-    admitted.status < 300 ? `good Pod (the app's pod template) → HTTP ${admitted.status}: admitted (dry-run)` : `good Pod (the app's pod template) → HTTP ${admitted.status}: ${statusMessage(admitted.body).replace(/\s+/g, " ").slice(0, 400)}`,
+    describe("privileged, :latest, no limits", bad),
+    describe("the app's pod with :latest and no resources", latestWithoutLimits),
+    describe("the app's own pod template", good),
+    ...(named.length ? [`Kyverno policies named: ${named.join(", ")}`] : []),
   ];
-  if (denied.status < 400) return { ok: false, summary: "a privileged `latest` Pod without limits was admitted (policies in Audit mode or not installed?)", evidence, hint };
-  if (!byKyverno) return { ok: false, summary: "the bad Pod was refused, but not by a Kyverno policy (Pod Security Admission or quota?)", evidence, hint };
-  if (admitted.status >= 300) return { ok: false, summary: "the app's own pod template is denied", evidence, hint };
-  return { ok: true, summary: `Kyverno denies the bad Pod${named.length ? ` (${named.join(", ")})` : ""} and admits the app's`, evidence };
+  if (bad.status < 400) return { ok: false, summary: "a privileged `latest` Pod without limits was admitted (policies in Audit mode or not installed?)", evidence, hint };
+  if (latestWithoutLimits.status < 400) return { ok: false, summary: "a `latest` Pod without limits was admitted: Kyverno does not enforce in giropops-senhas", evidence, hint };
+  if (!latestBy.kyverno) return { ok: false, summary: "the bad Pods were refused, but not by a Kyverno policy", evidence, hint };
+  if (good.status >= 300) return { ok: false, summary: "the app's own pod template is denied", evidence, hint };
+  const psa = badBy.podSecurity ? "; the privileged one already by Pod Security" : "";
+  return { ok: true, summary: `Kyverno denies bad Pods${named.length ? ` (${named.join(", ")})` : ""}${psa}, and admits the app's`, evidence };
 }
 
 async function dryRunCreate(ctx: VerifyContext, pod: KubeObject): Promise<KubeResponse> {
@@ -68,14 +97,17 @@ async function dryRunCreate(ctx: VerifyContext, pod: KubeObject): Promise<KubeRe
 
 export const kyvernoCheck: Check = {
   name: "kyverno",
-  title: "Kyverno denies a bad Pod and admits a good one (server-side dry-run)",
+  title: "Kyverno denies bad Pods and admits a good one (server-side dry-run)",
   hint: "kubectl -n kyverno get pods; kubectl -n giropops-senhas get deploy giropops-senhas",
   async run(ctx) {
     const deployment = await getJson<{ spec?: { template?: PodTemplate } }>(ctx.kube, `/apis/apps/v1/namespaces/${APP_NAMESPACE}/deployments/giropops-senhas`);
     const template = deployment.spec?.template ?? {};
     const suffix = ctx.clock.now().toString(36);
-    const denied = await dryRunCreate(ctx, badPod(template, `verify-denied-${suffix}`));
-    const admitted = await dryRunCreate(ctx, goodPod(template, `verify-admitted-${suffix}`));
-    return resultOf("kyverno", judgeKyverno(denied, admitted, await policyNames(ctx)));
+    const answers: KyvernoAnswers = {
+      bad: await dryRunCreate(ctx, badPod(template, `verify-privileged-${suffix}`)),
+      latestWithoutLimits: await dryRunCreate(ctx, latestWithoutLimitsPod(template, `verify-latest-${suffix}`)),
+      good: await dryRunCreate(ctx, goodPod(template, `verify-good-${suffix}`)),
+    };
+    return resultOf("kyverno", judgeKyverno(answers, await policyNames(ctx)));
   },
 };
