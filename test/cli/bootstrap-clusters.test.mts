@@ -1,0 +1,145 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bootstrap } from "../../scripts/bootstrap.mts";
+import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
+import { simulateArgoCd } from "../lib/fake-argocd.mts";
+import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
+import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
+
+let kube: FakeKube;
+let argo: { stop(): void };
+let root: string;
+test.before.each(async () => {
+  root = mkdtempSync(join(tmpdir(), "giropops-root-"));
+  cpSync(FIXTURE_ROOT, root, { recursive: true, dereference: true });
+  mkdirSync(join(root, "clusters/oke/tofu"), { recursive: true });
+});
+test.after.each(async () => {
+  argo?.stop();
+  await kube?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const setup = async (context: string) => {
+  kube = await startFakeKube({ context });
+  argo = simulateArgoCd(kube, [{ name: "gateway", healthyAfter: 2 }]);
+};
+
+/** Commands that change something (reads and version probes left out). */
+const changing = (calls: string[]) =>
+  calls.filter((c) => !/^(git |docker --version|docker info|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|tofu -chdir=\S+ output)/.test(c));
+
+// ------------------------------------------------------------------ minikube
+
+const MINIKUBE = ["--cluster", "minikube", "--repo", REPO, "--revision", "main", "--timeout", "20s"];
+
+test("minikube: a new profile from clusters/minikube/profile.yaml, the image loaded, the profile's context used", async () => {
+  await setup("giropops");
+  const machine = healthyMachine();
+  const h = harness({ kube, machine, overrides: { root } });
+  assert.is(await bootstrap(MINIKUBE, h.deps), 0, h.output());
+  assert.equal(changing(h.runner.calls), [
+    "minikube start --profile=giropops --driver=docker --cpus=4 --memory=6144mb --kubernetes-version=v1.34.0 --ports=127.0.0.1:80:30080,127.0.0.1:443:30443",
+    "docker build -f apps/giropops-senhas/Dockerfile -t ghcr.io/giropops/giropops-senhas:dev .",
+    "minikube image load ghcr.io/giropops/giropops-senhas:dev --profile=giropops",
+  ]);
+  assert.ok(kube.get("Application", "root", "argocd"));
+  assert.is(kube.get("Application", "root", "argocd")!.spec.source.path, "clusters/minikube");
+
+  const again = harness({ kube, machine, overrides: { root } });
+  assert.is(await bootstrap(MINIKUBE, again.deps), 0, again.output());
+  assert.not.ok(again.runner.calls.some((c) => c.startsWith("minikube start")), "profile not started twice");
+  assert.match(again.output(), /reused minikube profile giropops/);
+});
+
+test("minikube: a stopped profile is started as it is (its settings kept)", async () => {
+  await setup("giropops");
+  const machine = healthyMachine({ minikubeProfiles: new Map([["giropops", "Stopped"]]) });
+  const h = harness({ kube, machine, overrides: { root } });
+  assert.is(await bootstrap(MINIKUBE, h.deps), 0, h.output());
+  assert.ok(h.runner.calls.includes("minikube start --profile=giropops"));
+  assert.match(h.output(), /started minikube profile giropops/);
+});
+
+// ------------------------------------------------------------------ OKE
+
+const OKE_ENV = {
+  OCI_REGION: "sa-saopaulo-1",
+  OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest",
+  PLATFORM_DOMAIN: "giropops.example.com",
+};
+const OKE = ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--timeout", "20s"];
+
+function okeMachine(): Machine {
+  return healthyMachine({
+    okeKubeconfig: JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "cluster-c123", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "user-c123", user: { token: "from-oci" } }],
+      contexts: [{ name: "context-c123", context: { cluster: "cluster-c123", user: "user-c123" } }],
+      "current-context": "context-c123",
+    }),
+  });
+}
+
+test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CLI and its context named", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  const file = join(root, "clusters/oke/giropops.kubeconfig");
+  const vars = "-var region=sa-saopaulo-1 -var compartment_ocid=ocid1.compartment.oc1..aaaatest -var oci_profile=DEFAULT -var cluster_name=giropops -var node_count=2 -var node_ocpus=1 -var node_memory_gb=6";
+  assert.equal(changing(h.runner.calls), [
+    "tofu -chdir=clusters/oke/tofu init -input=false",
+    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+    "tofu -chdir=clusters/oke/tofu apply -input=false giropops.tfplan",
+    `oci ce cluster create-kubeconfig --cluster-id ocid1.cluster.oc1.sa-saopaulo-1.aaaatest --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --profile DEFAULT`,
+    `kubectl config rename-context context-c123 oke-giropops --kubeconfig ${file}`,
+  ]);
+  assert.match(readFileSync(file, "utf8"), /oke-giropops/);
+  assert.match(h.output(), /Plan: 14 to add/, "the plan is shown");
+  assert.not.ok(h.runner.calls.some((c) => c.startsWith("docker") || c.includes("image load")), "OKE pulls the image from the registry");
+  assert.match(h.output(), /https:\/\/grafana\.giropops\.example\.com/);
+  assert.match(h.output(), /--context oke-giropops --kubeconfig \S+giropops\.kubeconfig/);
+
+  const again = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, again.deps), 0, again.output());
+  assert.equal(changing(again.runner.calls), [
+    "tofu -chdir=clusters/oke/tofu init -input=false",
+    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+  ]);
+  assert.match(again.output(), /reused OKE cluster giropops \(sa-saopaulo-1\) \(no infrastructure changes\)/);
+});
+
+test("oke: without --yes and without a terminal the plan is not applied", async () => {
+  await setup("oke-giropops");
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, h.deps), 1);
+  assert.match(h.output(), /Apply this plan to create\/update OKE cluster giropops .* cannot ask without a terminal/);
+  assert.match(h.output(), /fix: re-run with --yes/);
+  assert.not.ok(h.runner.calls.some((c) => c.includes(" apply ")));
+  assert.not.ok(existsSync(join(root, "clusters/oke/giropops.kubeconfig")));
+});
+
+test("oke: answering the prompt with y applies; anything else changes nothing", async () => {
+  await setup("oke-giropops");
+  const no = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root }, stdin: "n\n" });
+  assert.is(await bootstrap(OKE, no.deps), 1);
+  assert.match(no.output(), /OpenTofu plan not applied: nothing was changed/);
+  const yes = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root }, stdin: "y\n" });
+  assert.is(await bootstrap(OKE, yes.deps), 0, yes.output());
+  assert.ok(yes.runner.calls.includes("tofu -chdir=clusters/oke/tofu apply -input=false giropops.tfplan"));
+});
+
+test("oke: a node pool beyond the Always Free allowance is a config error", async () => {
+  const h = harness({ env: { ...OKE_ENV, OKE_NODE_COUNT: "2", OKE_NODE_OCPUS: "2", OKE_NODE_MEMORY_GB: "12" }, overrides: { root } });
+  assert.is(await bootstrap(OKE, h.deps), 1);
+  assert.match(h.output(), /OKE_NODE_COUNT × OKE_NODE_OCPUS = 4 OCPUs exceeds the Always Free 2 OCPUs/);
+  assert.match(h.output(), /OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = 24 GB exceeds the Always Free 12 GB/);
+});
+
+test.run();
