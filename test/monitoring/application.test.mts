@@ -69,6 +69,7 @@ test("both Applications sync automatically with prune, self-heal and retries; th
   for (const app of [chart, config]) {
     assert.equal(app.spec.syncPolicy.automated, { prune: true, selfHeal: true }, app.metadata.name);
     assert.ok(app.spec.syncPolicy.retry?.limit > 0, `${app.metadata.name}: retry`);
+    assert.ok(app.spec.revisionHistoryLimit >= 1, `${app.metadata.name}: history for rollbacks`);
     assert.ok(app.spec.syncPolicy.syncOptions.includes("CreateNamespace=true"), app.metadata.name);
   }
   assert.ok(chart.spec.syncPolicy.syncOptions.includes("ServerSideApply=true"), "the CRDs are too big for client-side apply");
