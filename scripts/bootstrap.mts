@@ -72,7 +72,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       await ui.step("App image", async (step) => {
         await buildAppImage(runner, deps.root);
         await provider.loadImage!(cluster, APP_IMAGE);
-        step.done(`built ${APP_IMAGE} and loaded it into the nodes`);
+        step.done(`${dryRun ? "would build" : "built"} ${APP_IMAGE} and ${dryRun ? "load" : "loaded"} it into the nodes`);
       });
     }
     if (dryRun) {

@@ -30,7 +30,7 @@ export const kind: ClusterProvider = {
       cwd: root,
       fix: `see the output above; "kind delete cluster --name ${config.clusterName}" then re-run starts over`,
     });
-    return `created ${kind.label(config)}`;
+    return `${runner.dryRun ? "would create" : "created"} ${kind.label(config)}`;
   },
   async loadImage({ runner, config }, image) {
     await runner.run("kind", ["load", "docker-image", image, "--name", config.clusterName]);
@@ -38,6 +38,6 @@ export const kind: ClusterProvider = {
   async remove(context) {
     if (!(await kind.exists(context))) return `no ${kind.label(context.config)} to delete`;
     await context.runner.run("kind", ["delete", "cluster", "--name", context.config.clusterName]);
-    return `deleted ${kind.label(context.config)}`;
+    return `${context.runner.dryRun ? "would delete" : "deleted"} ${kind.label(context.config)}`;
   },
 };

@@ -58,7 +58,8 @@ export const minikube: ClusterProvider = {
     // An existing, stopped profile keeps its settings: start it as it is.
     const flags = current ? [] : startFlags(readProfile(root));
     await runner.run("minikube", ["start", `--profile=${name}`, ...flags], { fix: `see "minikube logs --profile=${name}"; "minikube delete --profile=${name}" then re-run starts over` });
-    return `${current ? "started" : "created"} ${minikube.label(config)}`;
+    const [verb, done] = current ? ["start", "started"] : ["create", "created"];
+    return `${runner.dryRun ? `would ${verb}` : done} ${minikube.label(config)}`;
   },
   async loadImage({ runner, config }, image) {
     await runner.run("minikube", ["image", "load", image, `--profile=${config.clusterName}`]);
@@ -66,6 +67,6 @@ export const minikube: ClusterProvider = {
   async remove(context) {
     if (!(await minikube.exists(context))) return `no ${minikube.label(context.config)} to delete`;
     await context.runner.run("minikube", ["delete", `--profile=${context.config.clusterName}`]);
-    return `deleted ${minikube.label(context.config)}`;
+    return `${context.runner.dryRun ? "would delete" : "deleted"} ${minikube.label(context.config)}`;
   },
 };

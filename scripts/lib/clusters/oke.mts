@@ -110,6 +110,6 @@ export const oke: ClusterProvider = {
     if (!go) throw new UserError("teardown cancelled: nothing was deleted");
     await tofu(context, ["destroy", "-input=false", "-auto-approve", ...tofuVars(config)], { echo: true });
     if (!context.runner.dryRun) rmSync(join(root, kubeconfigFile(config)), { force: true });
-    return `destroyed ${oke.label(config)}`;
+    return `${context.runner.dryRun ? "would destroy" : "destroyed"} ${oke.label(config)}`;
   },
 };
