@@ -8,9 +8,13 @@ import { copyRepo, diffRenders, edit, type Change } from "./support.mts";
 
 const summary = (changes: Change[]) => changes.map((c) => `${c.object} ${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join("\n");
 
+// Before and after both come from copies taken from one snapshot, so edits
+// made meanwhile in the working tree cannot show up in the diff.
+const snapshot = copyRepo();
+
 function changesAfter(cluster: "kind" | "minikube" | "oke", change: (root: string) => void): Change[] {
-  const before = renderCluster(cluster).all;
-  const root = copyRepo();
+  const before = renderCluster(cluster, { root: snapshot }).all;
+  const root = copyRepo(snapshot);
   change(root);
   return diffRenders(before, renderCluster(cluster, { root }).all);
 }

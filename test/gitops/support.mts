@@ -9,10 +9,10 @@ const SKIP = new Set(["node_modules", ".git", ".artifacts", ".terraform"]);
 const copies: string[] = [];
 process.on("exit", () => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** A copy of the repository (no node_modules, no .git), removed when the process exits. */
-export function copyRepo(): string {
+/** A copy of the repository (or of another copy; no node_modules, no .git), removed when the process exits. */
+export function copyRepo(from = REPO_ROOT): string {
   const dir = mkdtempSync(join(tmpdir(), "giropops-gitops-test-"));
-  cpSync(REPO_ROOT, dir, { recursive: true, filter: (src) => !SKIP.has(basename(src)) });
+  cpSync(from, dir, { recursive: true, filter: (src) => !SKIP.has(basename(src)) });
   copies.push(dir);
   return dir;
 }
