@@ -63,7 +63,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"; ${usage}`, { exitCode: EXIT.usage });
-    return { values: values as ParsedFlags["values"] };
+    return { values: { ...values } as ParsedFlags["values"] };
   } catch (error) {
     if (isUserError(error)) throw error;
     // node:util names the problem well ("Unknown option '--x'"); keep it to one line.

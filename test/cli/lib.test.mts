@@ -1,0 +1,186 @@
+// The shared modules on their own: flags and help, the root Application,
+// repository URLs, the runner, progress output, the Kubernetes client.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { PassThrough } from "node:stream";
+import { bootstrap } from "../../scripts/bootstrap.mts";
+import { BOOTSTRAP } from "../../scripts/bootstrap.mts";
+import { helpText, parseFlags } from "../../scripts/lib/cli.mts";
+import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy } from "../../scripts/lib/argocd.mts";
+import { githubRepo, normalizeRepoUrl } from "../../scripts/lib/git.mts";
+import { applyOrder, createKube, kubectl, parseManifests, type KubeObject } from "../../scripts/lib/kube.mts";
+import { createRunner, dryRunner, formatCommand } from "../../scripts/lib/runner.mts";
+import { createUi, table } from "../../scripts/lib/ui.mts";
+import { UserError } from "../../scripts/lib/errors.mts";
+import { startFakeKube } from "../lib/fake-kube.mts";
+import { simulateArgoCd } from "../lib/fake-argocd.mts";
+import { harness, REPO } from "../lib/cli-harness.mts";
+
+test("flags: unknown ones and stray arguments are usage errors (exit 2) naming --help", () => {
+  for (const argv of [["--nope"], ["kind"], ["--cluster"]]) {
+    try {
+      parseFlags(BOOTSTRAP, argv);
+      assert.unreachable(`accepted ${argv.join(" ")}`);
+    } catch (error) {
+      assert.instance(error, UserError);
+      assert.is((error as UserError).exitCode, 2);
+      assert.match((error as UserError).message, /run "npx zx scripts\/bootstrap\.mts --help" for the options$/);
+      assert.not.match((error as UserError).message, /\n/);
+    }
+  }
+  assert.equal(parseFlags(BOOTSTRAP, ["--cluster", "oke", "--yes"]).values, { cluster: "oke", yes: true });
+});
+
+test("help names each flag's setting and default", () => {
+  const help = helpText(BOOTSTRAP);
+  assert.match(help, /--cluster kind\|minikube\|oke\s+where the platform runs \(CLUSTER, default kind\)/);
+  assert.match(help, /--timeout DURATION\s+.*BOOTSTRAP_TIMEOUT, default 20m/);
+  assert.match(help, /Settings come from flags, then the environment, then \.env, then defaults/);
+});
+
+test("the root Application passes the repository and revision to every child and project", () => {
+  const root = rootApplication({ cluster: "minikube", gitRepoUrl: "git@github.com:me/fork.git", gitRevision: "dev" });
+  assert.is(root.metadata.name, "root");
+  assert.is(root.metadata.namespace, "argocd");
+  assert.is(root.spec.project, "platform");
+  assert.equal(root.spec.destination, { server: "https://kubernetes.default.svc", namespace: "argocd" });
+  assert.is(root.spec.source.path, "clusters/minikube");
+  const [apps, projects] = root.spec.source.kustomize.patches;
+  assert.equal(apps.target, { group: "argoproj.io", kind: "Application", labelSelector: "giropops.dev/source=git" });
+  assert.equal(JSON.parse(apps.patch), [
+    { op: "replace", path: "/spec/source/repoURL", value: "git@github.com:me/fork.git" },
+    { op: "replace", path: "/spec/source/targetRevision", value: "dev" },
+  ]);
+  assert.equal(projects.target, { group: "argoproj.io", kind: "AppProject" });
+  assert.equal(JSON.parse(projects.patch), [{ op: "replace", path: "/spec/sourceRepos/0", value: "git@github.com:me/fork.git" }]);
+  // with no repository configured (offline validation), the placeholders
+  const plain = rootApplication({ cluster: "kind" });
+  assert.is(plain.spec.source.repoURL, PLACEHOLDER_SOURCE.repoURL);
+  assert.is(plain.spec.source.targetRevision, "main");
+});
+
+test("repository URLs in every spelling compare equal; GitHub ones give owner/repo", () => {
+  for (const url of ["https://github.com/Acme/Repo.git", "git@github.com:acme/repo.git", "ssh://git@github.com/acme/repo", "https://github.com/acme/repo/"]) {
+    assert.is(normalizeRepoUrl(url), "github.com/acme/repo", url);
+  }
+  assert.equal(githubRepo("git@github.com:acme/repo.git"), { owner: "acme", repo: "repo" });
+  assert.is(githubRepo("https://gitlab.com/acme/repo.git"), undefined);
+  assert.is(normalizeRepoUrl("ssh://git@git.example.com:2222/acme/repo.git"), "git.example.com:2222/acme/repo");
+});
+
+test("the real runner: output, input, exit codes, a missing command as a user error", async () => {
+  const runner = createRunner();
+  const echoed: string[] = [];
+  const cat = await runner.run("sh", ["-c", "cat; echo err >&2"], { input: "hello", echo: (c) => echoed.push(c) });
+  assert.is(cat.stdout, "hello");
+  assert.is(cat.stderr, "err\n");
+  assert.ok(echoed.join("").includes("hello"));
+  assert.is((await runner.run("sh", ["-c", "exit 3"], { check: false })).code, 3);
+  try {
+    await runner.run("sh", ["-c", "echo 'no such cluster' >&2; exit 1"], { fix: "do the thing" });
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, UserError);
+    assert.is((error as UserError).message, "`sh -c 'echo '\\''no such cluster'\\'' >&2; exit 1'` failed: no such cluster");
+    assert.is((error as UserError).fix, "do the thing");
+  }
+  const missing = await runner.run("giropops-no-such-tool", ["--version"], { check: false });
+  assert.is(missing.code, 127);
+});
+
+test("the dry runner prints what changes and still runs what only reads", async () => {
+  const printed: string[] = [];
+  const runner = dryRunner(createRunner(), (line) => printed.push(line));
+  assert.is((await runner.run("sh", ["-c", "echo read"], { readOnly: true })).stdout, "read\n");
+  assert.is((await runner.run("rm", ["-rf", "/tmp/giropops-never"])).code, 0);
+  assert.equal(printed, ["rm -rf /tmp/giropops-never"]);
+  assert.is(formatCommand("kubectl", ["-o", "jsonpath={.data.password}", "a b"]), "kubectl -o jsonpath={.data.password} 'a b'");
+});
+
+test("without a terminal, progress prints plain lines and only what changed", async () => {
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (c) => (text += c));
+  const ui = createUi({ streams: { out, err: out, input: new PassThrough() }, interactive: false, env: {} });
+  await ui.step("Applications", async (step) => {
+    step.update("… a  OutOfSync  Progressing\n… b  OutOfSync  Progressing");
+    step.update("✔ a  Synced     Healthy\n… b  OutOfSync  Progressing");
+    step.done("all Synced and Healthy");
+  });
+  assert.not.match(text, /\u001b\[/, "no escape codes");
+  assert.is(text.match(/… b/g)?.length, 1, "unchanged line printed once");
+  assert.match(text, /^› Applications\n  … a  OutOfSync  Progressing\n  … b  OutOfSync  Progressing\n  ✔ a  Synced     Healthy\n✔ Applications: all Synced and Healthy \(\d+\.\ds\)\n$/);
+  assert.is(table(["A", "BB"], [["xxx", "y"]]), "A    BB\nxxx  y");
+});
+
+test("Namespaces and CRDs are applied first; manifests parse with Lists flattened", () => {
+  const objects = parseManifests(`
+kind: Deployment
+apiVersion: apps/v1
+metadata: {name: d}
+---
+kind: List
+apiVersion: v1
+items:
+  - {kind: CustomResourceDefinition, apiVersion: apiextensions.k8s.io/v1, metadata: {name: c}}
+  - {kind: Namespace, apiVersion: v1, metadata: {name: n}}
+---
+`);
+  assert.equal(applyOrder(objects).map((o) => o.kind), ["Namespace", "CustomResourceDefinition", "Deployment"]);
+});
+
+test("the kube client uses its explicit context, never the current one", async () => {
+  const fake = await startFakeKube({ context: "kind-demo" });
+  try {
+    const kube = createKube({ context: "kind-demo", kubeconfigPath: fake.kubeconfigPath });
+    assert.match(await kube.version(), /v1\.36\.1/);
+    assert.ok(fake.requests.some((r) => r.path === "/version"), "the fake (not the dead current-context) answered");
+    try {
+      createKube({ context: "kind-missing", kubeconfigPath: fake.kubeconfigPath });
+      assert.unreachable();
+    } catch (error) {
+      assert.match((error as Error).message, /kubeconfig has no context "kind-missing"/);
+      assert.match((error as UserError).fix ?? "", /contexts found: kind-demo, someone-elses-prod/);
+    }
+    assert.is(kubectl(kube.target, "get", "pods"), `kubectl --kubeconfig ${fake.kubeconfigPath} --context kind-demo get pods`);
+    // apply a CRD, then an object of its new kind: discovery picks it up
+    await kube.apply([
+      { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "widgets.example.com" }, spec: { group: "example.com", names: { kind: "Widget", plural: "widgets" }, scope: "Namespaced", versions: [{ name: "v1" }] } } as KubeObject,
+    ]);
+    await kube.apply([{ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "default" }, spec: { size: 3 } } as KubeObject]);
+    assert.is(fake.get("Widget", "w", "default")!.spec.size, 3, "custom resources keep their spec through the client");
+    assert.is(await kube.get("example.com/v1", "Widget", "nope", "default"), undefined);
+    assert.is(await kube.get("example.com/v1", "Gadget", "nope", "default"), undefined, "an unknown kind reads as absent");
+  } finally {
+    await fake.close();
+  }
+});
+
+test("done means the root and every child it lists exist, all Synced and Healthy", () => {
+  const app = (name: string, sync: string, health: string, extra: Record<string, unknown> = {}) =>
+    ({ apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name }, status: { sync: { status: sync }, health: { status: health }, ...extra } }) as KubeObject;
+  const root = app("root", "Synced", "Healthy", { resources: [{ kind: "Application", name: "a" }, { kind: "Application", name: "b" }] });
+  assert.is(allSyncedAndHealthy([]), false);
+  assert.is(allSyncedAndHealthy([root, app("a", "Synced", "Healthy")]), false, "b not created yet");
+  assert.is(allSyncedAndHealthy([root, app("a", "Synced", "Healthy"), app("b", "OutOfSync", "Healthy")]), false);
+  assert.is(allSyncedAndHealthy([root, app("a", "Synced", "Healthy"), app("b", "Synced", "Healthy")]), true);
+});
+
+test("Ctrl-C names the interrupted step, says re-running resumes, exits 130", async () => {
+  const fake = await startFakeKube({ context: "kind-giropops" });
+  const argo = simulateArgoCd(fake, [{ name: "slow", healthyAfter: 1_000_000 }]);
+  try {
+    const h = harness({ kube: fake });
+    const running = bootstrap(["--cluster", "kind", "--repo", REPO, "--revision", "main", "--timeout", "3s"], h.deps);
+    while (!h.output().includes("› Applications")) await new Promise((r) => setTimeout(r, 20));
+    h.interrupt();
+    assert.equal(h.exits, [130]);
+    assert.match(h.output(), /error: interrupted during "Applications"\. Every step is safe to repeat: run the same command again to resume\./);
+    await running;
+  } finally {
+    argo.stop();
+    await fake.close();
+  }
+});
+
+test.run();
