@@ -9,12 +9,15 @@ import * as assert from "uvu/assert";
 import { parse as parseYaml } from "yaml";
 import { parse as parseCel } from "@bufbuild/cel";
 import { ValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ValidatingPolicy";
+import { PolicyException } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/PolicyException";
 import { admit, kustomize, podFromTemplate } from "./lib/admission.mts";
 import { repoWorkloads } from "./lib/workloads.mts";
 
 type Obj = Record<string, any>;
 
-const policies = kustomize("gitops/policies");
+const rendered = kustomize("gitops/policies");
+const policies = rendered.filter((o) => o.kind === "ValidatingPolicy");
+const exceptions = rendered.filter((o) => o.kind === "PolicyException");
 const enforced = policies.filter((p) => p.spec.validationActions.includes("Deny"));
 const audited = policies.filter((p) => p.spec.validationActions.includes("Audit"));
 const good: Obj = parseYaml(readFileSync(join(import.meta.dirname, "fixtures/good-deployment.yaml"), "utf8"));
@@ -28,7 +31,7 @@ function judge(object: Obj, namespace: string, among: Obj[] = policies) {
   const errors: string[] = [];
   const matchedBy: string[] = [];
   for (const policy of among) {
-    const verdict = admit(policy, object, namespace);
+    const verdict = admit(policy, object, namespace, exceptions);
     if (!verdict.matched) continue;
     matchedBy.push(policy.metadata.name);
     failures.push(...verdict.failures.map((m) => `${policy.metadata.name}: ${m}`));
@@ -40,6 +43,39 @@ function judge(object: Obj, namespace: string, among: Obj[] = policies) {
 const clone = (o: Obj): Obj => structuredClone(o);
 const app = (d: Obj) => d.spec.template.spec.containers[0];
 const podSpec = (d: Obj) => d.spec.template.spec;
+
+test("gitops/policies renders only ValidatingPolicies and PolicyExceptions", () => {
+  assert.equal(rendered.filter((o) => !["ValidatingPolicy", "PolicyException"].includes(o.kind)).map((o) => o.kind), []);
+  for (const exception of exceptions) {
+    assert.is(exception.apiVersion, "policies.kyverno.io/v1");
+    new PolicyException(exception as any).validate();
+    // The chart only honours exceptions from the kyverno namespace (features.policyExceptions.namespace).
+    assert.is(exception.metadata.namespace, "kyverno", exception.metadata.name);
+    for (const ref of exception.spec.policyRefs)
+      assert.ok(policies.some((p) => p.kind === ref.kind && p.metadata.name === ref.name), `${exception.metadata.name}: no policy ${ref.kind}/${ref.name}`);
+  }
+});
+
+test("a PolicyException lets exactly what it names through", () => {
+  const exception = {
+    apiVersion: "policies.kyverno.io/v1",
+    kind: "PolicyException",
+    metadata: { name: "fixture-may-use-latest", namespace: "kyverno" },
+    spec: {
+      policyRefs: [{ name: "disallow-latest-tag", kind: "ValidatingPolicy" }],
+      matchConditions: [{ name: "fixture-only", expression: "request.namespace == 'giropops-senhas' && object.metadata.name == 'fixture'" }],
+    },
+  };
+  new PolicyException(exception as any).validate();
+  const latest = clone(good);
+  app(latest).image = "ghcr.io/giropops/giropops-senhas:latest";
+  const policy = enforced.find((p) => p.metadata.name === "disallow-latest-tag")!;
+  assert.is(admit(policy, latest, APP_NAMESPACE, [exception]).matched, false);
+  const other = clone(latest);
+  other.metadata.name = "other";
+  const verdict = admit(policy, other, APP_NAMESPACE, [exception]);
+  assert.ok(verdict.matched && verdict.failures.length === 1);
+});
 
 test("the policies are policies.kyverno.io/v1 ValidatingPolicies of the right shape", () => {
   assert.ok(policies.length >= 12, `only ${policies.length} policies rendered`);

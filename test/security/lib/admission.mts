@@ -80,7 +80,7 @@ function resourceRuleMatches(rules: Obj[], kind: string, operation: string): boo
  * not matched (and why), or matched with the messages of the validations that
  * returned false and the errors of any expression that could not be evaluated.
  */
-export function admit(policy: Obj, object: Obj, namespace: string, operation = "CREATE"): Verdict {
+export function admit(policy: Obj, object: Obj, namespace: string, exceptions: Obj[] = [], operation = "CREATE"): Verdict {
   const spec = policy.spec ?? {};
   const match = spec.matchConstraints ?? {};
   if (!resourceRuleMatches(match.resourceRules ?? [], object.kind, operation))
@@ -115,6 +115,20 @@ export function admit(policy: Obj, object: Obj, namespace: string, operation = "
     }
   }
   if (errors.length) return { matched: true, failures: [], errors };
+
+  // A PolicyException (policies.kyverno.io) naming this policy, all of whose
+  // matchConditions hold, exempts the object from it.
+  for (const exception of exceptions) {
+    const refs: Obj[] = exception.spec?.policyRefs ?? [];
+    if (!refs.some((r) => r.name === policy.metadata?.name && r.kind === policy.kind)) continue;
+    try {
+      if ((exception.spec?.matchConditions ?? []).every((c: Obj) => cel(c.expression, bindings) === true))
+        return { matched: false, reason: `exempted by PolicyException ${exception.metadata?.namespace}/${exception.metadata?.name}` };
+    } catch (error) {
+      errors.push(`PolicyException ${exception.metadata?.name}: ${(error as Error).message}`);
+      return { matched: true, failures: [], errors };
+    }
+  }
 
   // Each variable sees the ones before it, as in Kubernetes.
   const variables = new Map<string, CelValue>();
