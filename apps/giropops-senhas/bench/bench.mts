@@ -23,9 +23,12 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const warmupSeconds = 3;
 
-// Run Node with the same flags as the image (the Dockerfile's CMD), so the figures describe production.
+// Run Node with the flags production uses (the Dockerfile's CMD and the Deployment's
+// NODE_OPTIONS), so the figures describe what runs in the cluster.
 const cmd = readFileSync(join(import.meta.dirname, "../Dockerfile"), "utf8").match(/^CMD (\[.*\])$/m)?.[1];
-const nodeFlags = (JSON.parse(cmd ?? "[]") as string[]).filter((arg) => arg.startsWith("--"));
+const deployment = readFileSync(join(import.meta.dirname, "../deploy/app/deployment.yaml"), "utf8");
+const nodeOptions = deployment.match(/- name: NODE_OPTIONS\s+value: (.+)$/m)?.[1]?.trim() ?? "";
+const nodeFlags = [...(JSON.parse(cmd ?? "[]") as string[]).filter((arg) => arg.startsWith("--")), ...nodeOptions.split(/\s+/).filter(Boolean)];
 
 const redis = await startRedis();
 const port = await freePort();
