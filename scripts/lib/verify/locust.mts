@@ -1,7 +1,8 @@
 // A bounded headless Locust run against the app, from the suspended CronJob
 // locust/locust-headless that gitops/locust ships (the same locustfile and
-// target as the Locust UI). The Job made from it runs for `locustSeconds`,
-// writes Locust's CSV stats and prints them; the error rate must stay under 1%.
+// target as the Locust UI). The Job made from it runs for `locustSeconds` and
+// prints Locust's final summary (and its CSV stats after it, as a fallback);
+// the error rate must stay under 1%.
 import { parseLocustStats, type LocustStats } from "./chaos-report.mts";
 import { getJson, plural, resultOf, statusMessage, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
@@ -30,20 +31,50 @@ export function statsFromCsv(text: string): RunStats | undefined {
   return run;
 }
 
-/** The "Aggregated" line of the summary table Locust prints at the end (no CSV). */
+const METHOD = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+/;
+
+/**
+ * The last stats table Locust prints (with --only-summary, the final one):
+ *   POST  POST /api/gerar-senha   163   0(0.00%) |  7  1  32  3 |  16.55  0.00
+ *         Aggregated              204   0(0.00%) |  7  1  32  3 |  20.71  0.00
+ * and p95 from the percentiles table after it.
+ */
 export function parseSummaryTable(text: string): RunStats | undefined {
-  const lines = text.split("\n").filter((l) => /^\s*Aggregated\s+\d+\s+\d+\(/.test(l));
-  const last = lines.at(-1);
-  const match = last && /Aggregated\s+(\d+)\s+(\d+)\(/.exec(last);
-  return match ? { requests: Number(match[1]), failures: Number(match[2]), rows: [] } : undefined;
+  const lines = text.split("\n");
+  const parsed = lines.map((line) => {
+    const [left, middle, right] = line.split("|");
+    const head = left && /^\s*(.*?)\s+(\d+)\s+(\d+)\([\d.]+%\)\s*$/.exec(left);
+    if (!head || middle === undefined || right === undefined) return undefined;
+    const [, , , median] = middle.trim().split(/\s+/).map(Number);
+    const rps = Number(right.trim().split(/\s+/)[0]);
+    return { name: head[1]!.replace(METHOD, ""), requests: Number(head[2]), failures: Number(head[3]), median, rps };
+  });
+  const last = parsed.findLastIndex((row) => row?.name === "Aggregated");
+  if (last < 0) return undefined;
+  const total = parsed[last]!;
+  const rows: RunStats["rows"] = [];
+  for (let i = last - 1; i >= 0 && (parsed[i] || /^-+\|/.test(lines[i] ?? "")); i--) {
+    const row = parsed[i];
+    if (row) rows.unshift({ name: row.name, requests: row.requests, failures: row.failures });
+  }
+  const stats: RunStats = { requests: total.requests, failures: total.failures, rows };
+  if (Number.isFinite(total.rps)) stats.rps = total.rps;
+  if (total.median !== undefined && Number.isFinite(total.median)) stats.medianMs = total.median;
+  // Percentiles: "Aggregated  50% 66% 75% 80% 90% 95% ... # reqs", after the stats table.
+  const percentiles = lines.slice(last + 1).map((line) => /^\s*Aggregated((?:\s+[\d.]+){12})\s*$/.exec(line)).find(Boolean);
+  const p95 = percentiles ? Number(percentiles[1]!.trim().split(/\s+/)[5]) : NaN;
+  if (Number.isFinite(p95)) stats.p95Ms = p95;
+  return stats;
 }
 
 export type LocustRun = { job: string; phase: "Complete" | "Failed" | "Timeout"; log: string; seconds: number };
 
 export function judgeLocust(run: LocustRun): Verdict {
   const hint = `kubectl -n locust logs job/${run.job}; kubectl -n giropops-senhas get pods,hpa`;
-  const csv = run.log.split(CSV_MARKER)[1];
-  const stats = (csv !== undefined ? statsFromCsv(csv) : undefined) ?? parseSummaryTable(run.log);
+  // The final table, not the CSV: Locust writes its CSV on a timer, so the last
+  // one can miss the final second of requests (seen with 2.12: 184 vs 204).
+  const [printed, csv] = run.log.split(CSV_MARKER);
+  const stats = parseSummaryTable(printed ?? "") ?? (csv !== undefined ? statsFromCsv(csv) : undefined);
   const tail = run.log.trim().split("\n").slice(-5).map((l) => `  ${l.trim()}`);
   if (!stats) return { ok: false, summary: `the Locust run printed no stats (Job ${run.phase})`, evidence: [`Job locust/${run.job}: ${run.phase}`, ...tail], hint };
   const rate = stats.requests > 0 ? stats.failures / stats.requests : 1;
