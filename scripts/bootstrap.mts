@@ -52,7 +52,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const report = await ui.step("Preflight", async (step) => {
       const reusing = await provider.exists(cluster);
       const result = await preflight({
-        runner, config, root: deps.root, source, github, network: !dryRun,
+        runner, config, root: deps.root, source, github, network: !dryRun, env: deps.env,
         tools: provider.tools,
         docker: provider.docker,
         hostPorts: reusing ? [] : (deps.hostPorts ?? provider.hostPorts(deps.root)),

@@ -65,4 +65,22 @@ test("git URLs in https and ssh forms are accepted", () => {
   }
 });
 
+test("command-line flags are validated like variables and named by flag", () => {
+  const flags = { cluster: { flag: "--cluster", value: "minikube" }, timeoutSeconds: { flag: "--timeout", value: "15m" } };
+  const config = loadConfig({ env: { CLUSTER: "oke" }, flags });
+  assert.is(config.cluster, "minikube", "a flag beats the environment");
+  assert.is(config.timeoutSeconds, 900);
+  const message = problemsOf(() => loadConfig({ env: {}, flags: { clusterName: { flag: "--name", value: "Not OK" } } }));
+  assert.match(message, /--name "Not OK" must be lower-case letters/);
+  assert.not.match(message, /CLUSTER_NAME=/);
+});
+
+test("an OKE node pool must fit the Always Free A1 allowance", () => {
+  const env = { CLUSTER: "oke", OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaa", PLATFORM_DOMAIN: "example.com" };
+  assert.is(loadConfig({ env }).okeNodeCount, 2, "the defaults fit: 2 x 1 OCPU x 6 GB");
+  const message = problemsOf(() => loadConfig({ env: { ...env, OKE_NODE_COUNT: "3", OKE_NODE_MEMORY_GB: "6" } }));
+  assert.match(message, /OKE_NODE_COUNT × OKE_NODE_OCPUS = 3 OCPUs exceeds the Always Free 2 OCPUs/);
+  assert.match(message, /OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = 18 GB exceeds the Always Free 12 GB/);
+});
+
 test.run();

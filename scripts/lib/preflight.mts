@@ -1,6 +1,9 @@
 // Preflight: every problem found before anything is created, each with its
 // fix, reported together so a person fixes them in one go.
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Octokit } from "@octokit/rest";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
@@ -111,7 +114,18 @@ export type PreflightInput = {
   github?: Octokit;
   /** False under --dry-run: checks that need the network are listed, not run. */
   network: boolean;
+  env: Record<string, string | undefined>;
 };
+
+/** The OCI CLI and OpenTofu's oci provider read credentials from this file and profile. */
+export function checkOciConfig(env: Record<string, string | undefined>, profile: string): Problem[] {
+  const file = env.OCI_CLI_CONFIG_FILE || join(homedir(), ".oci", "config");
+  if (!existsSync(file)) return [{ message: `the OCI CLI is not configured (${file} is missing)`, fix: "run: oci setup config (then upload the API key it prints to your OCI user)" }];
+  if (!readFileSync(file, "utf8").split("\n").some((line) => line.trim() === `[${profile}]`)) {
+    return [{ message: `${file} has no profile [${profile}]`, fix: `set OCI_CLI_PROFILE to one of its profiles, or add [${profile}] with: oci setup config` }];
+  }
+  return [];
+}
 
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { runner } = input;
@@ -126,6 +140,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     report.problems.push(...docker);
     if (docker.length === 0 && input.tools.includes("docker")) report.passed.push("docker daemon running with enough CPUs and memory");
   }
+  if (input.tools.includes("oci")) report.problems.push(...checkOciConfig(input.env, input.config.ociProfile));
   const ports = await checkPorts(input.hostPorts);
   report.problems.push(...ports);
   if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrap } from "../../scripts/bootstrap.mts";
@@ -16,6 +16,8 @@ test.before.each(async () => {
   root = mkdtempSync(join(tmpdir(), "giropops-root-"));
   cpSync(FIXTURE_ROOT, root, { recursive: true, dereference: true });
   mkdirSync(join(root, "clusters/oke/tofu"), { recursive: true });
+  writeFileSync(join(root, "oci-config"), "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\nregion=sa-saopaulo-1\n");
+  OKE_ENV.OCI_CLI_CONFIG_FILE = join(root, "oci-config");
 });
 test.after.each(async () => {
   argo?.stop();
@@ -66,7 +68,7 @@ test("minikube: a stopped profile is started as it is (its settings kept)", asyn
 
 // ------------------------------------------------------------------ OKE
 
-const OKE_ENV = {
+const OKE_ENV: Record<string, string> = {
   OCI_REGION: "sa-saopaulo-1",
   OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest",
   PLATFORM_DOMAIN: "giropops.example.com",
@@ -140,6 +142,18 @@ test("oke: a node pool beyond the Always Free allowance is a config error", asyn
   assert.is(await bootstrap(OKE, h.deps), 1);
   assert.match(h.output(), /OKE_NODE_COUNT × OKE_NODE_OCPUS = 4 OCPUs exceeds the Always Free 2 OCPUs/);
   assert.match(h.output(), /OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = 24 GB exceeds the Always Free 12 GB/);
+});
+
+test("oke: a missing OCI CLI configuration or profile is a preflight problem with its fix", async () => {
+  await setup("oke-giropops");
+  const missing = harness({ kube, machine: okeMachine(), env: { ...OKE_ENV, OCI_CLI_CONFIG_FILE: join(root, "nope") }, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], missing.deps), 1);
+  assert.match(missing.output(), /the OCI CLI is not configured \(\S+nope is missing\)/);
+  assert.match(missing.output(), /fix: run: oci setup config/);
+  const profile = harness({ kube, machine: okeMachine(), env: { ...OKE_ENV, OCI_CLI_PROFILE: "WORK" }, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], profile.deps), 1);
+  assert.match(profile.output(), /has no profile \[WORK\]/);
+  assert.not.ok(profile.runner.calls.some((c) => c.includes(" init ")), "nothing ran after preflight");
 });
 
 test.run();

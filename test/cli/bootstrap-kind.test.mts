@@ -79,4 +79,13 @@ test("re-running on a healthy cluster creates nothing and changes no object", as
   assert.match(again.output(), /giropops-senhas\/redis-auth kept, monitoring\/grafana-admin kept/);
 });
 
+test("a kind cluster whose node is stopped (after a reboot) is started, not recreated", async () => {
+  const machine = healthyMachine({ kindClusters: new Set(["giropops"]), stoppedKindNodes: new Set(["giropops-control-plane"]) });
+  const h = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, h.deps), 0, h.output());
+  assert.ok(h.runner.calls.includes("docker start giropops-control-plane"));
+  assert.not.ok(h.runner.calls.some((c) => c.startsWith("kind create")));
+  assert.match(h.output(), /started the stopped node of kind cluster giropops/);
+});
+
 test.run();

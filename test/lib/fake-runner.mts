@@ -38,6 +38,8 @@ export type Machine = {
   dockerCpus: number;
   dockerMemoryGiB: number;
   kindClusters: Set<string>;
+  /** kind clusters whose node container is stopped (after a reboot). */
+  stoppedKindNodes?: Set<string>;
   minikubeProfiles: Map<string, string>;
   /** The remote as git ls-remote sees it, or why it cannot be read. */
   remote: { refs: Record<string, string> } | { error: string };
@@ -112,6 +114,8 @@ export function machineRunner(m: Machine): RecordingRunner {
         if (m.docker === "stopped") return { code: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" };
         return { stdout: JSON.stringify({ NCPU: m.dockerCpus, MemTotal: m.dockerMemoryGiB * 1024 ** 3 }) };
       }
+      if (args[0] === "inspect") return { stdout: m.stoppedKindNodes?.has(args.at(-1)!) ? "false\n" : "true\n" };
+      if (args[0] === "start") m.stoppedKindNodes?.delete(args[1]!);
       return undefined; // docker build
     }),
     kind: installed("kind", (args) => {

@@ -25,7 +25,16 @@ export const kind: ClusterProvider = {
   },
   async ensure(context) {
     const { runner, config, root } = context;
-    if (await kind.exists(context)) return `reused ${kind.label(config)}`;
+    if (await kind.exists(context)) {
+      // After a reboot or a Docker restart the node container may be stopped.
+      const node = `${config.clusterName}-control-plane`;
+      const running = await runner.run("docker", ["inspect", "--format", "{{.State.Running}}", node], { readOnly: true, check: false });
+      if (running.stdout.trim() === "false") {
+        await runner.run("docker", ["start", node], { fix: `see "docker logs ${node}"; "kind delete cluster --name ${config.clusterName}" then re-run starts over` });
+        return `${runner.dryRun ? "would start" : "started"} the stopped node of ${kind.label(config)}`;
+      }
+      return `reused ${kind.label(config)}`;
+    }
     await runner.run("kind", ["create", "cluster", "--name", config.clusterName, "--config", KIND_CONFIG, "--wait", "120s"], {
       cwd: root,
       fix: `see the output above; "kind delete cluster --name ${config.clusterName}" then re-run starts over`,
