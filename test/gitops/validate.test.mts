@@ -32,8 +32,12 @@ test("each deliberate breakage fails validation with the file and the object", a
   edit(root, "apps/giropops-senhas/deploy/redis/kustomization.yaml", /resources:\n/, "resources:\n  - duplicate.yaml\n");
   // A missing limit.
   edit(root, "gitops/locust/worker.yaml", "            limits: { cpu: 500m, memory: 256Mi }\n", "");
+  // Something bootstrap cannot apply at day 0 (no Gateway API CRDs yet).
+  writeFileSync(join(root, "gitops/argocd/route.yaml"), readFileSync(join(root, "gitops/argocd/route/httproute.yaml"), "utf8"));
+  edit(root, "gitops/argocd/kustomization.yaml", /resources:\n/, "resources:\n  - route.yaml\n");
   // The default project and a floating chart version.
   edit(root, "gitops/locust/application.yaml", "project: apps", "project: default");
+  edit(root, "gitops/locust/application.yaml", 'sync-wave: "3"', 'sync-wave: "-3"');
   edit(root, "gitops/metrics-server/application.yaml", "targetRevision: 3.13.1", "targetRevision: 3.x");
 
   const { problems } = await validate({ root });
@@ -44,13 +48,16 @@ test("each deliberate breakage fails validation with the file and the object", a
     );
   expect("gitops/redis/application.yaml", "Application argocd/redis", /spec\.source\.path "apps\/giropops-senhas\/deploy\/nope" does not exist/);
   expect("gitops/locust/master.yaml", "Deployment locust/locust-master", /locustio\/locust:latest uses the latest tag/);
-  expect("gitops/argocd/httproute.yaml", "HTTPRoute argocd/argocd-server", /sync wave inversion: Application argocd \(wave -3\).*gateway-api-crds \(wave 5\)/);
+  expect("gitops/argocd/route/httproute.yaml", "HTTPRoute argocd/argocd-server", /sync wave inversion: Application argocd-route \(wave -1\).*gateway-api-crds \(wave 5\)/);
+  // An HTTPRoute synced before the Gateway controller would wait forever.
+  expect("gitops/locust/httproute.yaml", "HTTPRoute locust/locust", /sync wave deadlock: Application locust \(wave -3\)/);
   assert.ok(
     problems.some((p) => p.object === "Service giropops-senhas/giropops-senhas" && /duplicate object: Service giropops-senhas\/giropops-senhas is also rendered from apps\/giropops-senhas\/deploy\/(app\/service|redis\/duplicate)\.yaml/.test(p.message)),
     `expected a duplicate Service; got:\n${show(problems)}`,
   );
   expect("gitops/locust/worker.yaml", "Deployment locust/locust-worker", /container locust: no cpu limit/);
   expect("gitops/locust/application.yaml", "Application argocd/locust", /project must be a non-default AppProject/);
+  expect("gitops/argocd/route.yaml", "HTTPRoute argocd/argocd-server", /bootstrap applies gitops\/argocd at day 0, when no gateway\.networking\.k8s\.io CRD exists yet/);
   expect("gitops/metrics-server/application.yaml", "Application argocd/metrics-server", /chart metrics-server version "3\.x" is not an exact version/);
 });
 

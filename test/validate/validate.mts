@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { CLUSTER_KINDS, type ClusterKind } from "../../scripts/lib/config.mts";
+import { DAY0_KUSTOMIZATIONS } from "../../scripts/lib/plan.mts";
 import {
   REPO_ROOT,
   RenderError,
@@ -48,8 +49,8 @@ export type Report = {
 /** What a kind cluster on an 8 GB laptop can give the platform. */
 export const KIND_BUDGET = { cpuMilli: 4000, memoryBytes: 6 * 1024 ** 3 };
 
-/** The platform Gateway every HTTPRoute attaches to. */
-export const PLATFORM_GATEWAY = { name: "platform", namespace: "traefik" };
+/** The platform Gateway every HTTPRoute attaches to, and the Application running its controller. */
+export const PLATFORM_GATEWAY = { name: "platform", namespace: "traefik", controller: "traefik" };
 
 /** Domain of each cluster's hostnames (render.mts's sample config uses example.com for OKE). */
 export const CLUSTER_DOMAIN: Record<ClusterKind, string> = { kind: "localhost", minikube: "localhost", oke: "example.com" };
@@ -71,6 +72,9 @@ export const CRD_PROVIDERS: Record<string, string> = {
 // What chart Applications create from CRDs of other Applications (the chart
 // is not rendered offline). serviceMonitor.enabled in values is detected too.
 const CHART_CONSUMES: Record<string, string[]> = { traefik: ["gateway.networking.k8s.io"] };
+
+// API groups a fresh cluster plus Argo CD's install serve (besides the core groups without a dot).
+const DAY0_GROUPS = new Set(["argoproj.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "networking.k8s.io", "admissionregistration.k8s.io", "policy", "apps", "batch", "autoscaling"]);
 
 const CLUSTER_SCOPED = new Set([
   "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
@@ -295,6 +299,19 @@ export async function validate(opts: RenderOptions = {}): Promise<Report> {
     }
   }
 
+  // bootstrap applies these before any CRD but Argo CD's own exists.
+  for (const dir of DAY0_KUSTOMIZATIONS) {
+    try {
+      for (const r of kustomize(dir, { root })) {
+        const group = groupOf(r.object.apiVersion ?? "");
+        if (group.includes(".") && !DAY0_GROUPS.has(group)) problem(r, `bootstrap applies ${dir} at day 0, when no ${group} CRD exists yet: move this object to an Application of a later wave`);
+      }
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      problems.push({ file: dir, message: error.message });
+    }
+  }
+
   const remotes = remoteEntries({ root }).map((e) => {
     const pinned = /\/v?\d+\.\d+\.\d+\//.test(e.url) || /[?&]ref=(v?\d+\.\d+\.\d+|[0-9a-f]{40})\b/.test(e.url);
     if (!pinned) problems.push({ file: e.kustomization, message: `remote resource ${e.url} is not pinned to a release tag or commit` });
@@ -413,7 +430,15 @@ async function validateCluster(cluster: ClusterKind, root: string, problem: Prob
         usesForeignCrd = true;
         checkWave(app, group, waves, problem, r);
       }
-      if (o.kind === "HTTPRoute") checkRoute(r, cluster, problem);
+      if (o.kind === "HTTPRoute") {
+        checkRoute(r, cluster, problem);
+        // Argo CD calls an HTTPRoute Healthy only once the Gateway controller
+        // has accepted it: in an earlier or the same wave, the sync would wait forever.
+        const controller = waves.get(PLATFORM_GATEWAY.controller);
+        if (controller !== undefined && wave(app.object) <= controller) {
+          problem(r, `sync wave deadlock: Application ${name} (wave ${wave(app.object)}) deploys an HTTPRoute, which stays Progressing until the Gateway controller (${PLATFORM_GATEWAY.controller}, wave ${controller}) runs; move it to a later wave`);
+        }
+      }
       if (project) {
         const ns = o.metadata?.namespace ?? destination;
         if (CLUSTER_SCOPED.has(o.kind)) {
