@@ -89,6 +89,9 @@ export function admit(policy: Obj, object: Obj, namespace: string, exceptions: O
   if (!labelSelectorMatches(match.namespaceSelector, namespaceLabels))
     return { matched: false, reason: `namespace ${namespace} not selected` };
 
+  // The API server sets metadata.namespace from the request before admission
+  // (and background scans read stored objects), so policies may rely on it.
+  object = { ...object, metadata: { ...object.metadata, namespace } };
   const target = RESOURCES[object.kind]!;
   const bindings: Record<string, unknown> = {
     object,
