@@ -230,8 +230,8 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     page.post<{ Body: PageForm }>("/", { schema: { body: pageFormBody }, preValidation: emptyBodyIsEmptyObject }, async (request, reply) => {
       const form = formValues(request.body);
       const raw = form.tamanho.trim();
-      const length = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
-      const senha = generatePassword({ length, digits: form.incluirNumeros, punctuation: form.incluirCaracteresEspeciais });
+      if (!/^\d{1,4}$/.test(raw)) throw new InvalidLengthError(raw || "nothing");
+      const senha = generatePassword({ length: Number(raw), digits: form.incluirNumeros, punctuation: form.incluirCaracteresEspeciais });
       await store.add(senha);
       metrics.senhasGeradas.inc();
       const senhas = await store.recent();

@@ -113,4 +113,16 @@ test("SIGTERM: readiness fails first, in-flight requests finish, then the proces
   direct.destroy();
 });
 
+test("SIGTERM while Redis is down still shuts down cleanly (exit 0)", async () => {
+  const redis = await startRedis();
+  started.push(redis);
+  const app = await startProcess({ REDIS_URL: redis.url });
+  started.push(app);
+  await redis.stop("SIGKILL");
+  await waitFor(async () => (await fetch(`${app.base}/readyz`)).status === 503, "readyz 503");
+  app.child.kill("SIGTERM");
+  assert.is(await app.exited, 0, app.output());
+  assert.match(app.output(), /"msg":"shutdown complete"/);
+});
+
 test.run();
