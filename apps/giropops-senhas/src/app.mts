@@ -163,8 +163,13 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     }
     reply.code(status);
     if (isPage(request)) {
+      // The person at the page reads Portuguese; other 4xx only come from hand-made requests.
       const friendly =
-        status === 503 ? "Serviço temporariamente indisponível: não foi possível salvar ou ler as senhas. Tente novamente." : message;
+        status === 503
+          ? "Serviço temporariamente indisponível: não foi possível salvar ou ler as senhas. Tente novamente."
+          : error instanceof InvalidLengthError
+            ? `O tamanho deve ser um número inteiro de ${MIN_LENGTH} a ${MAX_LENGTH}.`
+            : message;
       const senhas = status === 503 ? [] : await store.recent().catch(() => []);
       return reply.type("text/html; charset=utf-8").send(renderPage({ senhas, error: friendly, form: formValues(request.body) }));
     }

@@ -169,8 +169,8 @@ test("POST / with a bad form answers 400 with the page and a readable message", 
   const send = (body: string) =>
     fetch(`${base}/`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
   for (const [body, message] of [
-    ["tamanho=2", /tamanho must be an integer between 4 and 128 \(got 2\)/],
-    ["tamanho=abc", /tamanho must be an integer between 4 and 128 \(got abc\)/],
+    ["tamanho=2", /O tamanho deve ser um número inteiro de 4 a 128\./],
+    ["tamanho=abc", /O tamanho deve ser um número inteiro de 4 a 128\./],
     ["tamanho=8&admin=1", /unknown field &quot;admin&quot;/],
     ["tamanho=8&incluir_numeros=yes", /&quot;incluir_numeros&quot; must be &quot;on&quot; when present/],
   ] as const) {

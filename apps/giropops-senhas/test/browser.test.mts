@@ -80,7 +80,7 @@ test("the form works with JavaScript disabled, and shows validation errors inlin
   await page.fill("#tamanho", "500");
   const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.click('button[type="submit"]')]);
   assert.is(response.status(), 400);
-  assert.match((await page.locator('[role="alert"]').textContent()) ?? "", /tamanho must be an integer between 4 and 128/);
+  assert.match((await page.locator('[role="alert"]').textContent()) ?? "", /O tamanho deve ser um número inteiro de 4 a 128/);
   assert.is(await page.inputValue("#tamanho"), "500", "the form keeps what was typed");
   await page.screenshot({ path: join(artifacts, "page-error.png"), fullPage: true });
   await context.close();
