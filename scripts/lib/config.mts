@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import { UserError } from "./errors.mts";
+import { environment } from "./runtime.mts";
 
 export const CLUSTER_KINDS = ["kind", "minikube", "oke"] as const;
 export type ClusterKind = (typeof CLUSTER_KINDS)[number];
@@ -117,7 +118,7 @@ export function readEnvFile(path: string): Record<string, string> {
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const fromFile = options.envFile ? readEnvFile(options.envFile) : {};
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   const overrides = options.overrides ?? {};
   const flags = options.flags ?? {};
   const problems: string[] = [];

@@ -130,7 +130,8 @@ export function machineRunner(m: Machine): RecordingRunner {
       const profile = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
       if (args[0] === "profile") {
         if (m.minikubeProfiles.size === 0) return { code: 85, stdout: "", stderr: "no profiles" };
-        return { stdout: JSON.stringify({ invalid: [], valid: [...m.minikubeProfiles].map(([Name, Status]) => ({ Name, Status })) }) };
+        const profiles = [...m.minikubeProfiles].map(([Name, Status]) => ({ Name, Status }));
+        return { stdout: JSON.stringify({ invalid: profiles.filter((p) => p.Status === "Invalid"), valid: profiles.filter((p) => p.Status !== "Invalid") }) };
       }
       if (args[0] === "start" && profile) m.minikubeProfiles.set(profile, "Running");
       if (args[0] === "delete" && profile) m.minikubeProfiles.delete(profile);
