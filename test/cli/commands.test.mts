@@ -8,8 +8,10 @@ import { delimiter, join } from "node:path";
 
 const root = join(import.meta.dirname, "../..");
 
-function zx(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync("npx", ["--no-install", "zx", ...args], {
+/** `npx zx script …` as documented; `node script …` (also supported) where the launcher is not the point. */
+function zx(args: string[], env: Record<string, string> = {}, launcher: "zx" | "node" = "zx") {
+  const [command, prefix] = launcher === "zx" ? ["npx", ["--no-install", "zx"]] : [process.execPath, []];
+  const result = spawnSync(command, [...prefix, ...args], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", CI: "1", ...env },
@@ -26,7 +28,7 @@ for (const [command, flags] of [
   ["teardown", ["--cluster", "--name", "--yes", "--dry-run", "--help"]],
 ] as const) {
   test(`${command} --help lists every option and exits 0`, () => {
-    const { code, stdout, stderr } = zx([`scripts/${command}.mts`, "--help"]);
+    const { code, stdout, stderr } = zx([`scripts/${command}.mts`, "--help"], {}, command === "bootstrap" ? "zx" : "node");
     assert.is(code, 0, stderr.join("\n"));
     assert.match(stdout, new RegExp(`Usage: npx zx scripts/${command}\\.mts \\[options\\]`));
     for (const flag of flags) assert.match(stdout, new RegExp(`^  ${flag}\\b`, "m"), flag);
@@ -35,7 +37,7 @@ for (const [command, flags] of [
   });
 
   test(`${command} with an unknown flag: one line, exit 2, no stack trace`, () => {
-    const { code, stdout, stderr } = zx([`scripts/${command}.mts`, "--frobnicate"]);
+    const { code, stdout, stderr } = zx([`scripts/${command}.mts`, "--frobnicate"], {}, command === "bootstrap" ? "zx" : "node");
     assert.is(code, 2);
     assert.is(stdout, "");
     assert.is(stderr.length, 1, stderr.join("\n"));
@@ -88,7 +90,7 @@ test("status against a cluster that is not there: one message and a fix, no stac
   try {
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }));
-    const { code, stderr } = zx(["scripts/status.mts", "--cluster", "kind"], { KUBECONFIG: kubeconfig });
+    const { code, stderr } = zx(["scripts/status.mts", "--cluster", "kind"], { KUBECONFIG: kubeconfig }, "node");
     assert.is(code, 1);
     assert.match(stderr[0] ?? "", /^error: kubeconfig has no context "kind-giropops"$/);
     assert.match(stderr[1] ?? "", /^\s+fix: create the cluster with "npx zx scripts\/bootstrap\.mts"/);
