@@ -74,6 +74,23 @@ test("uses REDIS_PASSWORD, and is not ready without it", async () => {
   assert.is((await postJson(anonymous.base, "/api/gerar-senha", {})).status, 503);
 });
 
+test("talks TLS to a rediss:// URL with REDIS_TLS_CA_FILE, and refuses a certificate it cannot verify", async () => {
+  const redis = await startRedis({ tls: true, password: "tls-pa55" });
+  started.push(redis);
+  const app = await startProcess({ REDIS_URL: redis.url, REDIS_PASSWORD: "tls-pa55", REDIS_TLS_CA_FILE: redis.caFile! });
+  started.push(app);
+  assert.is((await postJson(app.base, "/api/gerar-senha", { tamanho: 9 })).status, 200);
+  const list = (await (await fetch(`${app.base}/api/senhas`)).json()) as Array<{ senha: string }>;
+  assert.is(list[0]!.senha.length, 9);
+
+  const untrusting = await startProcess({ REDIS_URL: redis.url, REDIS_PASSWORD: "tls-pa55" }, { waitReady: false });
+  started.push(untrusting);
+  await waitFor(async () => /"msg":"redis unavailable, reconnecting"/.test(untrusting.output()), "the TLS failure to be logged");
+  assert.match(untrusting.output(), /certificate/i);
+  assert.is((await fetch(`${untrusting.base}/readyz`)).status, 503);
+  assert.is((await postJson(untrusting.base, "/api/gerar-senha", {})).status, 503);
+});
+
 /** POST with node:http so the request is surely on the wire before we signal the server. */
 function slowPost(base: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
