@@ -146,7 +146,8 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     if (error instanceof StoreUnavailableError) {
       status = 503;
       reply.header("retry-after", "1");
-      request.log.warn({ err: (error.cause as Error | undefined)?.message }, "redis unavailable");
+      // The outage itself is logged once by the store; per request only at debug.
+      request.log.debug({ err: (error.cause as Error | undefined)?.message }, "redis unavailable");
     } else if (error instanceof InvalidLengthError) {
       status = 400;
     } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
