@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatReport } from "../validate/format.mts";
-import { KIND_BUDGET, cpuMilli, imageProblem, memoryBytes, validate, valuesImageProblems, workloadProblems, type Problem } from "../validate/validate.mts";
+import { KIND_BUDGET, blockedFrom, cpuMilli, imageProblem, memoryBytes, validate, valuesImageProblems, workloadProblems, type Problem } from "../validate/validate.mts";
 import { copyRepo, edit } from "./support.mts";
 
 const show = (problems: Problem[]) => problems.map((p) => `${p.file} [${p.object ?? ""}] ${p.message}`).join("\n");
@@ -81,6 +81,20 @@ test("image references: tags and digests pass, latest and untagged fail (also in
     'valuesObject.a.image.tag is "latest"',
     "valuesObject.b.image: image busybox has no tag",
   ]);
+});
+
+test("NetworkPolicies: a Service's pods admit only the namespaces their ingress rules name", () => {
+  const at = (object: Record<string, unknown>) => ({ source: "x.yaml", object });
+  const service = at({ kind: "Service", metadata: { name: "web", namespace: "app" }, spec: { selector: { tier: "web" } } });
+  const policy = at({
+    kind: "NetworkPolicy",
+    metadata: { name: "web", namespace: "app" },
+    spec: { podSelector: { matchLabels: { tier: "web" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } }, { podSelector: {} }] }] },
+  });
+  assert.is(blockedFrom([service, policy], "app", "web", "traefik"), null);
+  assert.is(blockedFrom([service, policy], "app", "web", "app"), null, "same namespace via podSelector");
+  assert.is(blockedFrom([service, policy], "app", "web", "locust"), "NetworkPolicy web admits no traffic from namespace locust");
+  assert.is(blockedFrom([service], "app", "web", "locust"), null, "no policy, no restriction");
 });
 
 test("quantities are read the Kubernetes way", () => {
