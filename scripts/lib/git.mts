@@ -9,23 +9,26 @@ export type GitSource = { repoUrl: string; revision: string };
 /** Where git may not prompt for a password or a host key: fail instead. */
 const NON_INTERACTIVE = { GIT_TERMINAL_PROMPT: "0", GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new" };
 
-/** "github.com/owner/repo" for any https/ssh spelling of a repository URL. */
+/** "github.com/owner/repo" for any https/ssh spelling of a repository URL (lower case, to compare). */
 export function normalizeRepoUrl(url: string): string {
+  return repoPath(url).toLowerCase();
+}
+
+function repoPath(url: string): string {
   return url
     .trim()
     .replace(/^(https?|ssh|git):\/\//, "")
     .replace(/^[^@/]+@/, "")
     .replace(/^([^/:]+):(?!\d+\/)/, "$1/")
     .replace(/\.git$/, "")
-    .replace(/\/$/, "")
-    .toLowerCase();
+    .replace(/\/$/, "");
 }
 
 export type GitHubRepo = { owner: string; repo: string };
 
-/** owner/repo when the URL points at github.com, else undefined. */
+/** owner/repo (as spelled) when the URL points at github.com, else undefined. */
 export function githubRepo(url: string): GitHubRepo | undefined {
-  const match = /^github\.com\/([\w.-]+)\/([\w.-]+)$/.exec(normalizeRepoUrl(url));
+  const match = /^github\.com\/([\w.-]+)\/([\w.-]+)$/i.exec(repoPath(url));
   return match ? { owner: match[1]!, repo: match[2]! } : undefined;
 }
 
@@ -45,9 +48,10 @@ export async function resolveGitSource(runner: Runner, root: string, config: Pic
       fix: "pass --repo https://github.com/YOU/giropops-platform.git or set GIT_REPO_URL in .env",
     });
   }
-  // Argo CD reads a public GitHub repository over https with no credentials.
+  // Argo CD reads a public GitHub repository over https with no credentials; a
+  // private one over ssh with the deploy key bootstrap adds (see repository.mts).
   const github = githubRepo(repoUrl);
-  if (github && !config.gitRepoUrl) repoUrl = githubHttpsUrl(github);
+  if (github) repoUrl = githubHttpsUrl(github);
   let revision = config.gitRevision;
   if (!revision) {
     const branch = await git("rev-parse", "--abbrev-ref", "HEAD");

@@ -128,7 +128,8 @@ export function createUi(options: UiOptions): Ui {
       err.write(`${c.red("error:")} ${text}\n`);
     },
     echo(chunk) {
-      if (spinner?.isSpinning) spinner.clear();
+      // The command's own output takes over the terminal; the step's final line still follows.
+      if (spinner?.isSpinning) spinner.stop();
       out.write(c.dim(chunk));
     },
     async confirm(question, fixWhenNotInteractive) {

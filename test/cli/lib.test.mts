@@ -3,11 +3,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PassThrough } from "node:stream";
-import { bootstrap } from "../../scripts/bootstrap.mts";
-import { BOOTSTRAP } from "../../scripts/bootstrap.mts";
+import { BOOTSTRAP, bootstrap } from "../../scripts/bootstrap.mts";
 import { helpText, parseFlags } from "../../scripts/lib/cli.mts";
 import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy } from "../../scripts/lib/argocd.mts";
-import { githubRepo, normalizeRepoUrl } from "../../scripts/lib/git.mts";
+import { githubRepo, normalizeRepoUrl, resolveGitSource } from "../../scripts/lib/git.mts";
 import { applyOrder, createKube, kubectl, parseManifests, type KubeObject } from "../../scripts/lib/kube.mts";
 import { createRunner, dryRunner, formatCommand } from "../../scripts/lib/runner.mts";
 import { createUi, table } from "../../scripts/lib/ui.mts";
@@ -15,6 +14,7 @@ import { UserError } from "../../scripts/lib/errors.mts";
 import { startFakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { harness, REPO } from "../lib/cli-harness.mts";
+import { recordingRunner } from "../lib/fake-runner.mts";
 
 test("flags: unknown ones and stray arguments are usage errors (exit 2) naming --help", () => {
   for (const argv of [["--nope"], ["kind"], ["--cluster"]]) {
@@ -66,6 +66,13 @@ test("repository URLs in every spelling compare equal; GitHub ones give owner/re
   assert.equal(githubRepo("git@github.com:acme/repo.git"), { owner: "acme", repo: "repo" });
   assert.is(githubRepo("https://gitlab.com/acme/repo.git"), undefined);
   assert.is(normalizeRepoUrl("ssh://git@git.example.com:2222/acme/repo.git"), "git.example.com:2222/acme/repo");
+});
+
+test("a GitHub repository given in ssh form is deployed over https (the deploy key path switches to ssh itself)", async () => {
+  const source = await resolveGitSource(recordingRunner({}), ".", { gitRepoUrl: "git@github.com:Me/Fork.git", gitRevision: "main" });
+  assert.equal(source, { repoUrl: "https://github.com/Me/Fork.git", revision: "main" });
+  const other = await resolveGitSource(recordingRunner({}), ".", { gitRepoUrl: "ssh://git@git.example.com/me/fork.git", gitRevision: "main" });
+  assert.is(other.repoUrl, "ssh://git@git.example.com/me/fork.git");
 });
 
 test("the real runner: output, input, exit codes, a missing command as a user error", async () => {
