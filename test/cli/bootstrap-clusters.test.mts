@@ -32,7 +32,7 @@ const setup = async (context: string) => {
 
 /** Commands that change something (reads and version probes left out). */
 const changing = (calls: string[]) =>
-  calls.filter((c) => !/^(git |docker --version|docker info|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|tofu -chdir=\S+ output)/.test(c));
+  calls.filter((c) => !/^(git |docker --version|docker info|docker image inspect|minikube image ls|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|tofu -chdir=\S+ output)/.test(c));
 
 // ------------------------------------------------------------------ minikube
 
@@ -54,6 +54,12 @@ test("minikube: a new profile from clusters/minikube/profile.yaml, the image loa
   const again = harness({ kube, machine, overrides: { root } });
   assert.is(await bootstrap(MINIKUBE, again.deps), 0, again.output());
   assert.not.ok(again.runner.calls.some((c) => c.startsWith("minikube start")), "profile not started twice");
+  assert.not.ok(again.runner.calls.some((c) => c.startsWith("minikube image load")), "the same build is not loaded twice");
+  // a new build is loaded again
+  machine.localImageId = "9".repeat(64);
+  const rebuilt = harness({ kube, machine, overrides: { root } });
+  assert.is(await bootstrap(MINIKUBE, rebuilt.deps), 0, rebuilt.output());
+  assert.ok(rebuilt.runner.calls.includes("minikube image load ghcr.io/giropops/giropops-senhas:dev --profile=giropops"));
   assert.match(again.output(), /reused minikube profile giropops/);
 });
 

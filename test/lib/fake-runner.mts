@@ -49,6 +49,9 @@ export type Machine = {
   ahead: number;
   dirty: boolean;
   tofuApplied: boolean;
+  /** ID of the locally built app image, and the images each minikube profile holds. */
+  localImageId: string;
+  minikubeImages: Map<string, { id: string; repoTags: string[] }[]>;
   /** What `oci ce cluster create-kubeconfig` writes. */
   okeKubeconfig?: string;
 };
@@ -77,6 +80,8 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
     ahead: 0,
     dirty: false,
     tofuApplied: false,
+    localImageId: "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988",
+    minikubeImages: new Map(),
     ...overrides,
   };
 }
@@ -114,6 +119,7 @@ export function machineRunner(m: Machine): RecordingRunner {
         if (m.docker === "stopped") return { code: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" };
         return { stdout: JSON.stringify({ NCPU: m.dockerCpus, MemTotal: m.dockerMemoryGiB * 1024 ** 3 }) };
       }
+      if (args[0] === "image" && args[1] === "inspect") return { stdout: `sha256:${m.localImageId}\n` };
       if (args[0] === "inspect") return { stdout: m.stoppedKindNodes?.has(args.at(-1)!) ? "false\n" : "true\n" };
       if (args[0] === "start") m.stoppedKindNodes?.delete(args[1]!);
       return undefined; // docker build
@@ -134,6 +140,8 @@ export function machineRunner(m: Machine): RecordingRunner {
         return { stdout: JSON.stringify({ invalid: profiles.filter((p) => p.Status === "Invalid"), valid: profiles.filter((p) => p.Status !== "Invalid") }) };
       }
       if (args[0] === "start" && profile) m.minikubeProfiles.set(profile, "Running");
+      if (args[0] === "image" && args[1] === "ls" && profile) return { stdout: JSON.stringify(m.minikubeImages.get(profile) ?? []) };
+      if (args[0] === "image" && args[1] === "load" && profile) m.minikubeImages.set(profile, [{ id: m.localImageId.slice(0, 13), repoTags: [args[2]!] }]);
       if (args[0] === "delete" && profile) m.minikubeProfiles.delete(profile);
       return undefined;
     }),

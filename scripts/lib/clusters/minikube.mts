@@ -27,7 +27,7 @@ export function startFlags(profile: MinikubeProfile): string[] {
 
 type ProfileList = { valid?: { Name: string; Status?: string }[]; invalid?: { Name: string }[] };
 
-async function status(runner: Parameters<ClusterProvider["exists"]>[0]["runner"], name: string): Promise<string | undefined> {
+async function status(runner: Runner, name: string): Promise<string | undefined> {
   const result = await runner.run("minikube", ["profile", "list", "--output=json"], { readOnly: true, check: false });
   if (result.code !== 0 || !result.stdout.trim()) return undefined;
   try {
@@ -35,6 +35,22 @@ async function status(runner: Parameters<ClusterProvider["exists"]>[0]["runner"]
     return list.valid?.find((p) => p.Name === name)?.Status ?? (list.invalid?.some((p) => p.Name === name) ? "Invalid" : undefined);
   } catch {
     return undefined;
+  }
+}
+
+type Runner = Parameters<ClusterProvider["exists"]>[0]["runner"];
+
+/** Whether the profile's node already holds `image` with the ID of the local build. */
+async function nodeHasImage(runner: Runner, profile: string, image: string): Promise<boolean> {
+  const local = await runner.run("docker", ["image", "inspect", "--format", "{{.Id}}", image], { readOnly: true, check: false });
+  const id = local.stdout.trim().replace(/^sha256:/, "");
+  if (local.code !== 0 || !id) return false;
+  const listed = await runner.run("minikube", ["image", "ls", "--format=json", `--profile=${profile}`], { readOnly: true, check: false });
+  try {
+    const images = JSON.parse(listed.stdout) as { id?: string; repoTags?: string[] }[];
+    return images.some((i) => (i.repoTags ?? []).some((tag) => tag === image || tag.endsWith(`/${image}`)) && i.id !== undefined && id.startsWith(i.id.replace(/^sha256:/, "")));
+  } catch {
+    return false;
   }
 }
 
@@ -62,6 +78,8 @@ export const minikube: ClusterProvider = {
     return `${runner.dryRun ? `would ${verb}` : done} ${minikube.label(config)}`;
   },
   async loadImage({ runner, config }, image) {
+    // `minikube image load` copies the whole image every time; skip it when the node has this build.
+    if (await nodeHasImage(runner, config.clusterName, image)) return;
     await runner.run("minikube", ["image", "load", image, `--profile=${config.clusterName}`]);
   },
   async remove(context) {
