@@ -40,7 +40,7 @@ export type Selection = { only?: string; gitopsRoundtrip: boolean; chaos: boolea
 /** The checks to run: every default check plus the opted-in ones, narrowed by --only. */
 export function selectChecks(checks: Check[], selection: Selection): Check[] {
   const enabled = (check: Check) => !check.optIn || selection[check.optIn];
-  if (!selection.only) return checks.filter(enabled);
+  if (selection.only === undefined) return checks.filter(enabled);
   const names = selection.only.split(",").map((n) => n.trim()).filter(Boolean);
   const known = new Set(checks.map((c) => c.name));
   const unknown = names.filter((n) => !known.has(n));
