@@ -123,4 +123,22 @@ test("the Redis start script renders the password into a file and refuses unsafe
   }
 });
 
+test("Dockerfile: digest-pinned bases, production deps of this workspace only, non-root, runs the .mts entry point", () => {
+  const dockerfile = readFileSync(join(here, "Dockerfile"), "utf8");
+  const bases = [...dockerfile.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)].map((m) => m[1]!);
+  assert.is(bases.length, 2);
+  for (const image of bases) assert.match(image, /^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/, image);
+  assert.match(dockerfile, /npm ci --omit=dev --workspace giropops-senhas/);
+  assert.match(dockerfile, /^FROM --platform=\$BUILDPLATFORM /m);
+  assert.match(dockerfile, /^USER 65532:65532$/m);
+  const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]!) as string[];
+  assert.is(cmd.at(-1), "apps/giropops-senhas/src/server.mts");
+  // Everything the image COPYs from the context is let through by the Dockerfile's ignore file.
+  const ignore = readFileSync(join(here, "Dockerfile.dockerignore"), "utf8");
+  for (const path of ["package.json", "package-lock.json", "apps/giropops-senhas/package.json", "apps/giropops-senhas/src/"]) {
+    assert.ok(ignore.split("\n").includes(`!${path}`), `${path} allowed into the build context`);
+    assert.ok(dockerfile.includes(`COPY ${path.replace(/\/$/, "")}`) || dockerfile.includes(`COPY package.json package-lock.json`), path);
+  }
+});
+
 test.run();
