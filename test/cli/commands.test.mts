@@ -77,7 +77,7 @@ test("bootstrap --dry-run --cluster kind prints the plan, runs nothing that chan
     assert.match(stdout, /Dry run: nothing was changed\./);
     // nothing that changes anything ran, and no kubeconfig was written
     const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
-    for (const call of calls) assert.match(call, /^(docker --version|docker info|kind version|kind get clusters|kubectl version --client|kubectl kustomize gitops\/projects)/, call);
+    for (const call of calls) assert.match(call, /^(docker --version|docker info|kind version|kind get clusters|kubectl version --client|kubectl kustomize gitops\/(argocd|projects))/, call);
     assert.ok(calls.includes("kind get clusters"), "it looked for an existing cluster");
     assert.not.ok(existsSync(kubeconfig), "no kubeconfig written");
   } finally {
