@@ -57,7 +57,7 @@ test("passes: bad Pods denied (Kyverno naming its policies), the app's admitted"
   const verdict = judgeKyverno({ bad: PSA_DENIAL, latestWithoutLimits: KYVERNO_DENIAL, good: ADMITTED }, policies);
   assert.ok(verdict.ok, verdict.summary);
   assert.match(verdict.summary, /disallow-latest-tag, require-resources/);
-  assert.match(verdict.summary, /the privileged one already by Pod Security/);
+  assert.match(verdict.summary, /Pod Security refused the privileged one first/);
   assert.ok(verdict.evidence.some((l) => l.includes("Policy disallow-latest-tag failed: The latest tag is not allowed")));
 });
 

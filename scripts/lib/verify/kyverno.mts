@@ -87,8 +87,8 @@ export function judgeKyverno(answers: KyvernoAnswers, policies: string[]): Verdi
   if (latestWithoutLimits.status < 400) return { ok: false, summary: "a `latest` Pod without limits was admitted: Kyverno does not enforce in giropops-senhas", evidence, hint };
   if (!latestBy.kyverno) return { ok: false, summary: "the bad Pods were refused, but not by a Kyverno policy", evidence, hint };
   if (good.status >= 300) return { ok: false, summary: "the app's own pod template is denied", evidence, hint };
-  const psa = badBy.podSecurity ? "; the privileged one already by Pod Security" : "";
-  return { ok: true, summary: `Kyverno denies bad Pods${named.length ? ` (${named.join(", ")})` : ""}${psa}, and admits the app's`, evidence };
+  const psa = badBy.podSecurity ? "; Pod Security refused the privileged one first" : "";
+  return { ok: true, summary: `Kyverno denies bad Pods${named.length ? ` (${named.join(", ")})` : ""} and admits the app's${psa}`, evidence };
 }
 
 async function dryRunCreate(ctx: VerifyContext, pod: KubeObject): Promise<KubeResponse> {
