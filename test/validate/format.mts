@@ -23,6 +23,7 @@ export function formatReport(report: Report, ms?: number): string {
   const schemaless = Object.entries(report.schemaless);
   if (schemaless.length) lines.push(`no schema package (apiVersion/kind/metadata.name checked only): ${schemaless.map(([k, n]) => `${k} x${n}`).join(", ")}`);
   lines.push(`standalone kustomizations rendered: ${report.standalone.length}`);
+  if (report.optional.length) lines.push(`optional components (no cluster includes them; Application checked on its own): ${report.optional.join(", ")}`);
   lines.push(`root patches from: ${report.rootBuilder}`);
   if (report.problems.length) {
     lines.push("", `${report.problems.length} problem(s):`);

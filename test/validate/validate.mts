@@ -2,7 +2,7 @@
 // Argo CD would (test/lib/render.mts), validate every object against real
 // schemas, and check the platform's invariants. Problems name the file and
 // the object; `npm run validate` (main.mts) prints them with a short report.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { CLUSTER_KINDS, type ClusterKind } from "../../scripts/lib/config.mts";
@@ -34,6 +34,7 @@ export type ClusterReport = {
   objects: number;
   byKind: Record<string, number>;
   applications: { name: string; wave: number; source: string }[];
+  applicationFiles: string[];
   requests: Requests;
 };
 export type Report = {
@@ -41,6 +42,8 @@ export type Report = {
   clusters: ClusterReport[];
   remotes: (RemoteEntry & { pinned: boolean })[];
   standalone: string[];
+  /** application.yaml files no cluster includes (opt-in components), checked on their own. */
+  optional: string[];
   schemaless: Record<string, number>;
   schemaChecked: number;
   rootBuilder: string;
@@ -299,6 +302,23 @@ export async function validate(opts: RenderOptions = {}): Promise<Report> {
     }
   }
 
+  // Optional components (an application.yaml no cluster includes yet) must
+  // work the day a cluster opts in: same checks on the Application itself.
+  const included = new Set(clusters.flatMap((c) => c.applicationFiles));
+  const kindProjects = new Map(renderRoot("kind", { root }).filter((r) => r.object.kind === "AppProject").map((r) => [r.object.metadata.name as string, r.object]));
+  const optional: string[] = [];
+  for (const file of findApplicationFiles(root)) {
+    if (included.has(file)) continue;
+    optional.push(file);
+    for (const doc of parseAllDocuments(readFileSync(join(root, file), "utf8"))) {
+      const object = doc.toJS();
+      if (object && isApplication(object)) {
+        if (object.metadata?.labels?.[SOURCE_LABEL] === "git") object.spec.source.repoURL = SAMPLE_REPO.url;
+        checkApplication({ source: file, object }, kindProjects, problem);
+      }
+    }
+  }
+
   // bootstrap applies these before any CRD but Argo CD's own exists.
   for (const dir of DAY0_KUSTOMIZATIONS) {
     try {
@@ -320,13 +340,48 @@ export async function validate(opts: RenderOptions = {}): Promise<Report> {
 
   // One problem once, even when every cluster finds it.
   const unique = new Map(problems.map((p) => [`${p.file}|${p.object}|${p.message}`, p]));
-  return { problems: [...unique.values()], clusters, remotes, standalone, schemaless, schemaChecked, rootBuilder: rootBuilderSource };
+  return { problems: [...unique.values()], clusters, remotes, standalone, optional, schemaless, schemaChecked, rootBuilder: rootBuilderSource };
+}
+
+/** The checks on an Application object itself (not on what it deploys). */
+export function checkApplication(app: Rendered, projects: Map<string, Record<string, any>>, problem: ProblemSink): void {
+  const o = app.object;
+  const spec = o.spec ?? {};
+  const source = spec.source;
+  if (spec.sources) problem(app, "uses spec.sources; a single spec.source is the contract (the root patches /spec/source)");
+  if (!spec.project || spec.project === "default") problem(app, `project must be a non-default AppProject, not "${spec.project ?? ""}"`);
+  else if (!projects.has(spec.project)) problem(app, `project "${spec.project}" does not exist in the tree`);
+  else for (const p of projectRefusal(projects.get(spec.project)!, o)) problem(app, p);
+  const auto = spec.syncPolicy?.automated;
+  if (!auto || auto.prune !== true || auto.selfHeal !== true) problem(app, "syncPolicy.automated must set prune: true and selfHeal: true");
+  if (!spec.syncPolicy?.retry?.limit || !spec.syncPolicy.retry.backoff) problem(app, "syncPolicy.retry with a limit and a backoff is required");
+  if (!(Number(spec.revisionHistoryLimit) >= 1)) problem(app, "revisionHistoryLimit must be set (rollback needs history)");
+  if (!source) problem(app, "has no spec.source");
+  else if (source.chart) {
+    if (!EXACT_SEMVER.test(String(source.targetRevision ?? ""))) problem(app, `chart ${source.chart} version "${source.targetRevision}" is not an exact version`);
+    for (const p of valuesImageProblems(source.helm?.valuesObject)) problem(app, p);
+  }
+}
+
+/** What an AppProject would refuse about an Application: its source repository or its destination. */
+export function projectRefusal(project: Record<string, any>, app: Record<string, any>): string[] {
+  const out: string[] = [];
+  const name = project.metadata?.name;
+  const repo = app.spec?.source?.repoURL;
+  const repos: string[] = project.spec?.sourceRepos ?? [];
+  if (repo && !repos.includes("*") && !repos.includes(repo)) out.push(`AppProject ${name} does not list source repository ${repo}`);
+  const dest = app.spec?.destination ?? {};
+  const ok = (project.spec?.destinations ?? []).some(
+    (d: any) => (d.server === "*" || d.server === dest.server) && (d.namespace === "*" || d.namespace === (dest.namespace ?? "")),
+  );
+  if (dest.namespace && !ok) out.push(`AppProject ${name} has no destination ${dest.server} namespace ${dest.namespace}`);
+  return out;
 }
 
 type ProblemSink = (r: Rendered | { source: string; object?: Record<string, any> }, message: string) => void;
 
 async function validateCluster(cluster: ClusterKind, root: string, problem: ProblemSink, checkSchema: (r: Rendered) => Promise<void>): Promise<ClusterReport> {
-  const report: ClusterReport = { cluster, objects: 0, byKind: {}, applications: [], requests: { cpuMilli: 0, memoryBytes: 0, counted: [] } };
+  const report: ClusterReport = { cluster, objects: 0, byKind: {}, applications: [], applicationFiles: [], requests: { cpuMilli: 0, memoryBytes: 0, counted: [] } };
   const rootFile = `clusters/${cluster}/kustomization.yaml`;
   let rootObjects: Rendered[];
   try {
@@ -354,6 +409,7 @@ async function validateCluster(cluster: ClusterKind, root: string, problem: Prob
   }
 
   const apps = rootObjects.filter((r) => isApplication(r.object));
+  report.applicationFiles = [...new Set(apps.map((a) => a.source))];
   const projects = new Map(rootObjects.filter((r) => r.object.kind === "AppProject").map((r) => [r.object.metadata.name as string, r.object]));
   const waves = new Map(apps.map((a) => [a.object.metadata.name as string, wave(a.object)]));
   const all: Rendered[] = [...rootObjects];
@@ -365,20 +421,9 @@ async function validateCluster(cluster: ClusterKind, root: string, problem: Prob
     const spec = o.spec ?? {};
     const source = spec.source;
     report.applications.push({ name, wave: wave(o), source: source?.chart ? `${source.chart}@${source.targetRevision}` : source?.path ?? "?" });
-    if (spec.sources) problem(app, "uses spec.sources; a single spec.source is the contract (the root patches /spec/source)");
-    if (!spec.project || spec.project === "default") problem(app, `project must be a non-default AppProject, not "${spec.project ?? ""}"`);
-    else if (!projects.has(spec.project)) problem(app, `project "${spec.project}" does not exist in the tree`);
-    const auto = spec.syncPolicy?.automated;
-    if (!auto || auto.prune !== true || auto.selfHeal !== true) problem(app, "syncPolicy.automated must set prune: true and selfHeal: true");
-    if (!spec.syncPolicy?.retry?.limit || !spec.syncPolicy.retry.backoff) problem(app, "syncPolicy.retry with a limit and a backoff is required");
-    if (!(Number(spec.revisionHistoryLimit) >= 1)) problem(app, "revisionHistoryLimit must be set (rollback needs history)");
-    if (!source) {
-      problem(app, "has no spec.source");
-      continue;
-    }
+    checkApplication(app, projects, problem);
+    if (!source) continue;
     if (source.chart) {
-      if (!EXACT_SEMVER.test(String(source.targetRevision ?? ""))) problem(app, `chart ${source.chart} version "${source.targetRevision}" is not an exact version`);
-      for (const p of valuesImageProblems(source.helm?.valuesObject)) problem(app, p);
       valuesRequests(source.helm?.valuesObject, `${name}(${source.chart})`, report.requests);
       const consumes = [...(CHART_CONSUMES[name] ?? []), ...(JSON.stringify(source.helm?.valuesObject ?? {}).match(/"serviceMonitor":\{"enabled":true/) ? ["monitoring.coreos.com"] : [])];
       for (const group of consumes) checkWave(app, group, waves, problem);
@@ -533,6 +578,16 @@ export function blockedFrom(objects: Rendered[], ns: string, service: string, fr
   const peerAdmits = (peer: any) => (peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabels) : peer.podSelector ? from === ns : false);
   const admitted = policies.some((o) => (o.spec?.ingress ?? []).some((rule: any) => !rule.from || rule.from.length === 0 || rule.from.some(peerAdmits)));
   return admitted ? null : `NetworkPolicy ${policies.map((o) => o.metadata?.name).join(", ")} admits no traffic from namespace ${from}`;
+}
+
+function findApplicationFiles(root: string, dir = "gitops"): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const rel = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findApplicationFiles(root, rel));
+    else if (entry.name === "application.yaml") out.push(rel);
+  }
+  return out.sort();
 }
 
 function identity(o: Record<string, any>, destination: string): string {
