@@ -49,7 +49,7 @@ test("the chart's per-render randomness is ignored, so Argo CD stays Synced", ()
   const ignored = application!.spec.ignoreDifferences as Obj[];
   const has = (kind: string, name: string | undefined, pointer: string) =>
     ignored.some((i) => i.kind === kind && (name === undefined || i.name === name) && [...(i.jsonPointers ?? []), ...(i.jqPathExpressions ?? [])].includes(pointer));
-  for (const secret of ["chaos-mesh-webhook-certs", "chaos-mesh-daemon-certs", "chaos-mesh-daemon-client-certs"]) assert.ok(has("Secret", secret, "/data"), secret);
+  for (const secret of ["chaos-mesh-webhook-certs", "chaos-mesh-daemon-certs", "chaos-mesh-daemon-client-certs", "chaos-mesh-chaosd-client-certs"]) assert.ok(has("Secret", secret, "/data"), secret);
   for (const webhook of ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]) assert.ok(has(webhook, undefined, ".webhooks[]?.clientConfig.caBundle"), webhook);
   assert.ok(has("Deployment", "chaos-controller-manager", "/spec/template/metadata/annotations/rollme"));
   assert.ok(has("DaemonSet", "chaos-daemon", "/spec/template/metadata/annotations/rollme"));
