@@ -226,7 +226,7 @@ test("a privileged CronJob is denied through spec.jobTemplate", () => {
   assert.equal(judge(cronJob, APP_NAMESPACE, enforced).failures, ["disallow-host-access: Privileged containers are not allowed."]);
 });
 
-test("only Falco's sensor and the node exporter are exempt from the host rules, only in their namespaces", () => {
+test("only Falco's sensor, the node exporter and the chaos daemon are exempt from the host rules, only in their namespaces", () => {
   const hosty = (labels: Obj) => {
     const d = clone(good);
     d.kind = "DaemonSet";
@@ -239,6 +239,8 @@ test("only Falco's sensor and the node exporter are exempt from the host rules, 
   const hostRule = (failures: string[]) => failures.filter((f) => f.startsWith("disallow-host-access-audit:"));
   assert.equal(hostRule(judge(hosty({ "app.kubernetes.io/name": "falco" }), "falco").failures), []);
   assert.equal(hostRule(judge(hosty({ "app.kubernetes.io/name": "prometheus-node-exporter" }), "monitoring").failures), []);
+  assert.equal(hostRule(judge(hosty({ "app.kubernetes.io/component": "chaos-daemon" }), "chaos-mesh").failures), []);
+  assert.is(hostRule(judge(hosty({ "app.kubernetes.io/component": "chaos-daemon" }), "monitoring").failures).length, 3);
   assert.is(hostRule(judge(hosty({ "app.kubernetes.io/name": "falco" }), "monitoring").failures).length, 3);
   assert.is(hostRule(judge(hosty({ "app.kubernetes.io/name": "something" }), "falco").failures).length, 3);
   // The carve-out is for the host rules: the sensor's resources are still checked.
