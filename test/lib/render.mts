@@ -12,7 +12,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
-import { CLUSTER_KINDS, type ClusterKind, type Config } from "../../scripts/lib/config.mts";
+import { PLACEHOLDER_SOURCE, SOURCE_LABEL, rootApplication } from "../../scripts/lib/argocd.mts";
+import { CLUSTER_KINDS, type ClusterKind } from "../../scripts/lib/config.mts";
 
 export type Rendered = {
   /** The file the object came from (repo-relative), or the dir rendered when kustomize cannot say. */
@@ -43,8 +44,8 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** The repoURL and revision bootstrap writes into the tree; validation renders with these. */
 export const SAMPLE_REPO = { url: "https://github.com/example-user/giropops-platform.git", revision: "main" };
 /** The placeholder every repo-sourced Application and AppProject carries in git. */
-export const PLACEHOLDER_REPO = "https://github.com/giropops/giropops-platform.git";
-export const SOURCE_LABEL = "giropops.dev/source";
+export const PLACEHOLDER_REPO = PLACEHOLDER_SOURCE.repoURL;
+export { SOURCE_LABEL };
 
 const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const SKIP_DIRS = new Set(["node_modules", ".git", ".artifacts", ".terraform"]);
@@ -227,47 +228,18 @@ function readDirectory(rel: string, root: string): Rendered[] {
 // ---- the root Application's patches ------------------------------------------
 
 type KustomizePatch = { target: Record<string, string>; patch: string };
-type RootBuilder = (config: Config) => { spec: { source: { path?: string; kustomize?: { patches?: KustomizePatch[] } } } };
 
-// bootstrap builds the root Application in scripts/lib/argocd.mts; validation
-// renders with the very same patches. Until that module exists, the patches
-// described in notes/contracts.md are built here.
-let builder: RootBuilder | undefined;
-const argocdModule = join(REPO_ROOT, "scripts/lib/argocd.mts");
-if (existsSync(argocdModule)) {
-  const mod: { rootApplication?: RootBuilder } = await import(argocdModule);
-  builder = mod.rootApplication;
-}
-export const rootBuilderSource = builder ? "scripts/lib/argocd.mts rootApplication()" : "test/lib/render.mts fallbackRootPatches() (scripts/lib/argocd.mts not found)";
+// bootstrap builds the root Application with rootApplication(); validation
+// renders with the very same patches, so what is checked is what Argo CD renders.
+export const rootBuilderSource = "scripts/lib/argocd.mts rootApplication()";
 
-export function fallbackRootPatches(url: string, revision: string): KustomizePatch[] {
-  const replace = (ops: [string, string][]) => stringify(ops.map(([path, value]) => ({ op: "replace", path, value })));
-  return [
-    {
-      target: { group: "argoproj.io", kind: "Application", labelSelector: `${SOURCE_LABEL}=git` },
-      patch: replace([["/spec/source/repoURL", url], ["/spec/source/targetRevision", revision]]),
-    },
-    { target: { group: "argoproj.io", kind: "AppProject" }, patch: replace([["/spec/sourceRepos/0", url]]) },
-  ];
-}
-
-export function sampleConfig(cluster: ClusterKind): Config {
-  return {
-    cluster, clusterName: "giropops", gitRepoUrl: SAMPLE_REPO.url, gitRevision: SAMPLE_REPO.revision, githubToken: undefined,
-    domain: cluster === "oke" ? "example.com" : "localhost", timeoutSeconds: 1200, ociProfile: "DEFAULT", ociRegion: undefined,
-    ociTenancyOcid: undefined, ociCompartmentOcid: undefined, okeNodeCount: 2, okeNodeOcpus: 1, okeNodeMemoryGb: 6,
-    acmeEmail: undefined, cloudflareApiToken: undefined, grafanaAdminPassword: undefined, redisPassword: undefined,
-  };
-}
-
-/** The root Application bootstrap creates for a cluster (null when scripts/lib/argocd.mts is absent). */
-export function rootApplicationFor(cluster: ClusterKind): Record<string, any> | null {
-  return builder ? (builder(sampleConfig(cluster)) as Record<string, any>) : null;
+/** The root Application bootstrap creates for a cluster, with the sample repository. */
+export function rootApplicationFor(cluster: ClusterKind): Record<string, any> {
+  return rootApplication({ cluster, gitRepoUrl: SAMPLE_REPO.url, gitRevision: SAMPLE_REPO.revision });
 }
 
 export function rootPatches(cluster: ClusterKind): KustomizePatch[] {
-  const app = rootApplicationFor(cluster);
-  return app ? (app.spec.source.kustomize?.patches ?? []) : fallbackRootPatches(SAMPLE_REPO.url, SAMPLE_REPO.revision);
+  return rootApplicationFor(cluster).spec?.source?.kustomize?.patches ?? [];
 }
 
 /** clusters/<name> rendered as Argo CD renders the root Application (patches written into its kustomization). */

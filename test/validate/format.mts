@@ -15,7 +15,10 @@ export function formatReport(report: Report, ms?: number): string {
     lines.push(`  requests: ${c.requests.cpuMilli}m CPU, ${gib(c.requests.memoryBytes)} memory${budget} from ${c.requests.counted.length} blocks`);
   }
   const kind = report.clusters.find((c) => c.cluster === "kind");
-  if (kind) lines.push(`counted on kind: ${kind.requests.counted.join("; ")}`);
+  if (kind) {
+    lines.push(`counted on kind: ${kind.requests.counted.join("; ")}`);
+    lines.push("not counted: chart defaults where our values set no requests, Jobs and suspended CronJobs (locust-headless), scaled-to-zero Deployments (argocd-dex-server)");
+  }
   for (const r of report.remotes) {
     lines.push(`remote, pinned at ${r.url.match(/v?\d+\.\d+\.\d+/)?.[0] ?? "?"}, not rendered offline: ${r.url} (${r.kustomization}${r.droppedPatches.length ? `; patches not applied offline: ${r.droppedPatches.join(", ")}` : ""})`);
   }

@@ -395,7 +395,7 @@ async function validateCluster(cluster: ClusterKind, root: string, problem: Prob
   // The root Application bootstrap creates must let a child's auto-sync be
   // switched off in the UI (rollback), or its self-heal turns it back on.
   const rootApp = rootApplicationFor(cluster);
-  if (rootApp) {
+  {
     const src = { source: "scripts/lib/argocd.mts", object: rootApp };
     const result = await schemaCheck(rootApp);
     if (result && result !== "no-schema") problem(src, `schema: ${result}`);
