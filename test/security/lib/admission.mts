@@ -4,14 +4,12 @@
 // gives it (object, oldObject, request, namespaceObject, variables). Only the
 // matching that Kubernetes does before any CEL runs (resource rules and the
 // namespace label selector) is done here in TypeScript; no rule is.
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { isCelError, run } from "@bufbuild/cel";
 import type { CelInput, CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
-import { parseAllDocuments } from "yaml";
+import { kustomize as render, REPO_ROOT } from "../../lib/render.mts";
 
-export const repoRoot = join(import.meta.dirname, "..", "..", "..");
+export const repoRoot = REPO_ROOT;
 
 type Obj = Record<string, any>;
 
@@ -31,12 +29,9 @@ const RESOURCES: Record<string, { group: string; version: string; resource: stri
   CronJob: { group: "batch", version: "v1", resource: "cronjobs" },
 };
 
-/** kubectl kustomize DIR, parsed (relative to the repo root). */
+/** The objects `kubectl kustomize DIR` renders (DIR relative to the repo root), via test/lib/render.mts. */
 export function kustomize(dir: string): Obj[] {
-  const text = execFileSync("kubectl", ["kustomize", join(repoRoot, dir)], { encoding: "utf8", maxBuffer: 64 << 20 });
-  return parseAllDocuments(text)
-    .map((doc) => doc.toJS() as Obj | null)
-    .filter((o): o is Obj => o !== null);
+  return render(dir).map((r) => structuredClone(r.object));
 }
 
 /** Runs one CEL expression; an evaluation error comes back as a thrown Error naming the expression. */
