@@ -1,7 +1,8 @@
 // Password storage in the Redis list `senhas` (the original's key), newest first,
 // capped so memory stays bounded. Redis may come and go: the client reconnects
 // on its own and callers get StoreUnavailableError meanwhile, never a hang.
-import { createClient } from "redis";
+import { createClient, defineScript } from "redis";
+import type { CommandParser } from "redis";
 import type { Config } from "./config.mts";
 
 export const LIST_KEY = "senhas";
@@ -26,6 +27,18 @@ export type Store = {
   close(): Promise<void>;
 };
 
+// LPUSH + LTRIM as one script: atomic, one command, one round trip, so the list is
+// never over the cap. Sent as EVALSHA (node-redis falls back to EVAL once per server).
+const pushCapped = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: "redis.call('LPUSH', KEYS[1], ARGV[1]); redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1); return 1",
+  parseCommand(parser: CommandParser, key: string, senha: string, cap: number) {
+    parser.pushKey(key);
+    parser.push(senha, String(cap));
+  },
+  transformReply: (reply: unknown) => reply,
+});
+
 type StoreConfig = Pick<Config, "redisUrl" | "redisPassword" | "redisTlsCa" | "redisCommandTimeoutMs" | "listCap">;
 
 export function createStore(config: StoreConfig, events: StoreEvents = {}): Store {
@@ -35,7 +48,7 @@ export function createStore(config: StoreConfig, events: StoreEvents = {}): Stor
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
     // Fail fast while disconnected (the API answers 503) instead of queueing requests.
     disableOfflineQueue: true,
-    commandOptions: { timeout: config.redisCommandTimeoutMs },
+    scripts: { pushCapped },
     socket: {
       connectTimeout: 2_000,
       // Keep retrying for ever, backing off to 2 s: a Redis restart must never need an app restart.
@@ -58,19 +71,27 @@ export function createStore(config: StoreConfig, events: StoreEvents = {}): Stor
   // connect() only settles once Redis answers; until then the client keeps retrying.
   client.connect().catch(() => {});
 
+  // Our own deadline: node-redis' command timeout stops at the socket write and never
+  // covers a Redis that accepted the command but does not answer.
+  const timeoutMs = config.redisCommandTimeoutMs;
   const guard = async <T,>(work: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), deadline]);
     } catch (error) {
       throw new StoreUnavailableError(error);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
   return {
-    // LPUSH + LTRIM in one MULTI: one round trip, and the list is never over the cap.
     add: (senha) =>
       guard(async () => {
-        await client.multi().lPush(LIST_KEY, senha).lTrim(LIST_KEY, 0, config.listCap - 1).exec();
+        await client.pushCapped(LIST_KEY, senha, config.listCap);
       }),
     recent: () => guard(() => client.lRange(LIST_KEY, 0, RECENT_COUNT - 1)),
     get ready() {

@@ -46,6 +46,21 @@ test("answers 503 while Redis is down, stays up, and recovers by itself when Red
   assert.not.match(app.output(), /"level":(50|60)/, "no error/fatal log lines");
 });
 
+test("a Redis that hangs costs a request at most REDIS_COMMAND_TIMEOUT_MS, then 503", async () => {
+  const redis = await startRedis();
+  started.push(redis);
+  const app = await startProcess({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: "300" });
+  started.push(app);
+  const direct = await redisClient(redis.url);
+  await direct.sendCommand(["CLIENT", "PAUSE", "3000", "ALL"]);
+  const generate = await postJson(app.base, "/api/gerar-senha", {});
+  assert.is(generate.status, 503);
+  assert.is((await fetch(`${app.base}/api/senhas`)).status, 503);
+  await direct.sendCommand(["CLIENT", "UNPAUSE"]);
+  direct.destroy();
+  await waitFor(async () => (await postJson(app.base, "/api/gerar-senha", {})).status === 200, "writes to work again", app.output);
+});
+
 test("starts while Redis is down (not ready), becomes ready when Redis appears", async () => {
   const redis = await startRedis();
   started.push(redis);
@@ -113,7 +128,7 @@ test("SIGTERM: readiness fails first, in-flight requests finish, then the proces
   // Hold writes in Redis so the next POST is still in flight when SIGTERM arrives.
   await direct.sendCommand(["CLIENT", "PAUSE", "2500", "WRITE"]);
   const inFlight = slowPost(app.base);
-  await waitFor(async () => /"cmd":"exec"|cmd=exec/.test(String(await direct.sendCommand(["CLIENT", "LIST"]))), "the write to reach Redis");
+  await waitFor(async () => /cmd=evalsha\b/.test(String(await direct.sendCommand(["CLIENT", "LIST"]))), "the write to reach Redis");
   app.child.kill("SIGTERM");
 
   await waitFor(async () => (await fetch(`${app.base}/readyz`)).status === 503, "readyz 503 while draining");
