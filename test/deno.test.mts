@@ -1,0 +1,75 @@
+// The same scripts run on Deno 2: same flags, same output, same exit codes.
+// Each case runs the command under Node (as `npx zx` does) and under
+// `deno run -A`, and compares what a person would see.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const COMMANDS = ["bootstrap", "status", "teardown", "verify"];
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function run(command: string, args: string[]): Run {
+  const result = spawnSync(command, args, {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    timeout: 60_000,
+  });
+  if (result.error) throw new Error(`${command} ${args.join(" ")}: ${result.error.message}`);
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const onNode = (script: string, args: string[]) => run(process.execPath, [`scripts/${script}.mts`, ...args]);
+const onDeno = (script: string, args: string[]) => run("deno", ["run", "-A", `scripts/${script}.mts`, ...args]);
+
+// Step timings ("(0.2s)") are the only thing allowed to differ between runs.
+const steady = (text: string) => text.replace(/\(\d+(\.\d+)?s\)/g, "(…s)");
+
+test("deno is installed (.ci/run installs it from the npm package deno)", () => {
+  const version = run("deno", ["--version"]);
+  assert.is(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^deno 2\./);
+});
+
+test("deno check passes on scripts/ with deno.json's import map", () => {
+  const checked = run("deno", ["check", "scripts/"]);
+  assert.is(checked.code, 0, checked.stderr);
+});
+
+for (const script of COMMANDS) {
+  test(`${script} --help: same text and exit code on Deno as on Node`, () => {
+    const node = onNode(script, ["--help"]);
+    const deno = onDeno(script, ["--help"]);
+    assert.is(node.code, 0, node.stderr);
+    assert.is(deno.code, node.code, deno.stderr);
+    assert.match(deno.stdout, new RegExp(`scripts/${script}\\.mts`));
+    assert.is(deno.stdout, node.stdout);
+  });
+}
+
+test("a bad flag fails the same way on Deno: one line, exit 2, no stack", () => {
+  const node = onNode("bootstrap", ["--bogus"]);
+  const deno = onDeno("bootstrap", ["--bogus"]);
+  assert.is(node.code, 2);
+  assert.is(deno.code, 2);
+  assert.is(deno.stderr.trim(), node.stderr.trim());
+  assert.is(deno.stderr.trim().split("\n").length, 1);
+  assert.not.match(deno.stderr, /\bat .+:\d+:\d+/);
+});
+
+test("bootstrap --dry-run --cluster kind prints the same plan on Deno and changes nothing", () => {
+  const args = ["--dry-run", "--cluster", "kind", "--repo", "https://github.com/giropops/giropops-platform.git", "--revision", "main"];
+  const before = run("git", ["status", "--porcelain"]).stdout;
+  const node = onNode("bootstrap", args);
+  const deno = onDeno("bootstrap", args);
+  assert.is(node.code, 0, node.stderr);
+  assert.is(deno.code, 0, deno.stderr);
+  assert.match(deno.stdout, /Dry run: nothing was changed/);
+  assert.is(steady(deno.stdout), steady(node.stdout));
+  assert.is(run("git", ["status", "--porcelain"]).stdout, before);
+});
+
+test.run();
