@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatReport } from "../validate/format.mts";
-import { KIND_BUDGET, blockedFrom, cpuMilli, imageProblem, memoryBytes, validate, valuesImageProblems, workloadProblems, type Problem } from "../validate/validate.mts";
+import { KIND_BUDGET, blockedFrom, cpuMilli, projectRefusal, imageProblem, memoryBytes, validate, valuesImageProblems, workloadProblems, type Problem } from "../validate/validate.mts";
 import { copyRepo, edit } from "./support.mts";
 
 const show = (problems: Problem[]) => problems.map((p) => `${p.file} [${p.object ?? ""}] ${p.message}`).join("\n");
@@ -98,6 +98,15 @@ test("NetworkPolicies: a Service's pods admit only the namespaces their ingress 
   assert.is(blockedFrom([service, policy], "app", "web", "app"), null, "same namespace via podSelector");
   assert.is(blockedFrom([service, policy], "app", "web", "locust"), "NetworkPolicy web admits no traffic from namespace locust");
   assert.is(blockedFrom([service], "app", "web", "locust"), null, "no policy, no restriction");
+});
+
+test("an AppProject refuses other repositories, other namespaces and an empty destination namespace", () => {
+  const project = { metadata: { name: "p" }, spec: { sourceRepos: ["https://git/x.git"], destinations: [{ server: "https://kubernetes.default.svc", namespace: "a" }] } };
+  const app = (repoURL: string, namespace?: string) => ({ spec: { source: { repoURL }, destination: { server: "https://kubernetes.default.svc", namespace } } });
+  assert.equal(projectRefusal(project, app("https://git/x.git", "a")), []);
+  assert.equal(projectRefusal(project, app("https://git/y.git", "a")), ["AppProject p does not list source repository https://git/y.git"]);
+  assert.equal(projectRefusal(project, app("https://git/x.git", "b")), ["AppProject p has no destination https://kubernetes.default.svc namespace b"]);
+  assert.match(projectRefusal(project, app("https://git/x.git"))[0] ?? "", /destination\.namespace is empty/);
 });
 
 test("quantities are read the Kubernetes way", () => {

@@ -374,7 +374,10 @@ export function projectRefusal(project: Record<string, any>, app: Record<string,
   const ok = (project.spec?.destinations ?? []).some(
     (d: any) => (d.server === "*" || d.server === dest.server) && (d.namespace === "*" || d.namespace === (dest.namespace ?? "")),
   );
-  if (dest.namespace && !ok) out.push(`AppProject ${name} has no destination ${dest.server} namespace ${dest.namespace}`);
+  // Argo CD matches destination.namespace against the project even for
+  // cluster-scoped content: "" matches no destination and the app is refused.
+  if (!dest.namespace) out.push(`spec.destination.namespace is empty: AppProject ${name} refuses it (set one of its destination namespaces, even for cluster-scoped content)`);
+  else if (!ok) out.push(`AppProject ${name} has no destination ${dest.server} namespace ${dest.namespace}`);
   return out;
 }
 
