@@ -127,12 +127,13 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     reply.header("x-request-id", request.id);
     done();
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requestDuration.observe(
       { method: request.method, route, status_code: reply.statusCode },
       reply.elapsedTime / 1000,
     );
+    done();
   });
   app.addHook("onClose", async () => {
     await store.close();
