@@ -25,9 +25,9 @@ function changesAfter(clusters: Cluster[], change: (root: string) => void): Reco
 
 test("scale the app on kind: the HPA floor in clusters/kind/giropops-senhas", () => {
   const { kind: changes } = changesAfter(["kind"], (root) =>
-    edit(root, "clusters/kind/giropops-senhas/kustomization.yaml", "path: /spec/minReplicas, value: 1 }", "path: /spec/minReplicas, value: 2 }"),
+    edit(root, "clusters/kind/giropops-senhas/kustomization.yaml", "path: /spec/minReplicas, value: 3 }", "path: /spec/minReplicas, value: 4 }"),
   );
-  assert.equal(changes, [{ object: "HorizontalPodAutoscaler giropops-senhas/giropops-senhas", path: "/spec/minReplicas", before: 1, after: 2 }], summary(changes));
+  assert.equal(changes, [{ object: "HorizontalPodAutoscaler giropops-senhas/giropops-senhas", path: "/spec/minReplicas", before: 3, after: 4 }], summary(changes));
 });
 
 test("change an alert threshold: GiropopsSenhasHighLatency fires above 500 ms instead of 250 ms", () => {
