@@ -91,15 +91,16 @@ test.after.each(async () => {
 
 test("pushes the change, waits for Argo CD to apply it, then pushes the revert and waits again", async () => {
   const { api, work, remote, patches } = await setUp();
+  const from = bumpReplicas(KIND_OVERLAY)!.from;
   const [result] = await runCheck(roundtripCheck, contextFor(api, { repoRoot: work, clock: fakeClock() }));
   assert.is(result?.status, "pass", `${result?.summary}\n${result?.evidence.join("\n")}`);
   const log = git(remote, "log", "--format=%s", "main").split("\n");
-  assert.match(log[1]!, /^verify: GitOps round trip, minReplicas 1 → 2$/);
+  assert.is(log[1], `verify: GitOps round trip, minReplicas ${from} → ${from + 1}`);
   assert.match(log[0]!, /^Revert "verify: GitOps round trip/);
   assert.is(readFileSync(join(work, overlayFile("kind")), "utf8"), KIND_OVERLAY, "the checkout ends as it started");
   assert.is(git(work, "status", "--porcelain"), "");
   assert.ok(patches.some((p) => p.startsWith("root application/merge-patch+json") && p.includes('"argocd.argoproj.io/refresh":"normal"')), "Argo CD is asked to refresh now");
-  assert.ok(result?.evidence.some((l) => /^applied in \d+s: HPA min 2, Deployment 2 replicas/.test(l)));
+  assert.ok(result?.evidence.some((l) => l.startsWith("applied in ") && l.includes(`: HPA min ${from + 1}, Deployment ${from + 1} replicas`)), result?.evidence.join("\n"));
 });
 
 test("fails when Argo CD never applies the change, and still reverts it on the remote", async () => {
