@@ -162,6 +162,13 @@ test("a Redis that never comes back fails the gate and still deletes the experim
   assert.equal(cluster.experiments.size, 0);
 });
 
+test("verify's chaos time sets how long app pods are killed", async () => {
+  const cluster = fakeCluster({});
+  const ctx = context(cluster.kube);
+  const [slo] = await runChaos({ ...ctx, options: { ...ctx.options, chaosSeconds: 60 } as VerifyContext["options"] });
+  assert.ok(slo!.evidence.some((l) => l.includes("one every 30s for 1 min")), slo!.evidence.join("\n"));
+});
+
 test("without Chaos Mesh the run says how to enable it", async () => {
   const results = await runChaos(context(fakeCluster({ chaosMesh: false }).kube));
   assert.equal(results.length, 1);
