@@ -3,7 +3,7 @@
 // before it changes anything, so a re-run (or a run after Ctrl-C) resumes.
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
-import { argoCdRunning, diagnose, handedOver, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
+import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
 import { UserError } from "./lib/errors.mts";
 import { resolveGitSource } from "./lib/git.mts";
 import { APP_IMAGE, buildAppImage } from "./lib/image.mts";
@@ -89,9 +89,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       const argocd = await renderKustomization(runner, deps.root, "gitops/argocd");
       await kube.apply(argocd);
       await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
-      const projects = await renderKustomization(runner, deps.root, "gitops/projects");
-      await kube.apply(projects);
-      step.done(`applied ${argocd.length} objects and ${projects.length} AppProjects; CRDs Established, Deployments Available`);
+      step.done(`applied ${argocd.length} objects; CRDs Established, Deployments Available`);
     });
 
     const credentials = await ui.step("Repository access", async (step) => {
@@ -108,8 +106,18 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     });
 
     await ui.step("Hand over to git", async (step) => {
-      await kube.apply([rootApplication({ ...config, gitRepoUrl: credentials.argoUrl, gitRevision: source.revision })]);
-      step.done(`root Application follows clusters/${config.cluster} at ${source.revision}`);
+      const root = rootApplication({ ...config, gitRepoUrl: credentials.argoUrl, gitRevision: source.revision });
+      // Project platform must list the repository before it admits root; once
+      // root follows that repository, its own patches keep the projects so.
+      const current = await kube.get(APPLICATION.apiVersion, APPLICATION.kind, ROOT_APP, ARGOCD_NAMESPACE);
+      let projects = 0;
+      if (current?.spec?.source?.repoURL !== credentials.argoUrl) {
+        const rendered = projectsForRepo(await renderKustomization(runner, deps.root, "gitops/projects"), credentials.argoUrl);
+        await kube.apply(rendered);
+        projects = rendered.length;
+      }
+      await kube.apply([root]);
+      step.done(`${projects ? `${projects} AppProjects allow ${credentials.argoUrl}; ` : ""}root Application follows clusters/${config.cluster} at ${source.revision}`);
     });
 
     const outcome = await ui

@@ -19,6 +19,35 @@ export const PLACEHOLDER_SOURCE = { repoURL: "https://github.com/giropops/giropo
 
 export type RootInput = Pick<Config, "cluster"> & Partial<Pick<Config, "gitRepoUrl" | "gitRevision">>;
 
+type JsonPatch = { op: "replace"; path: string; value: string }[];
+
+/** The one change every AppProject gets: the user's repository replaces the placeholder (listed first). */
+export function projectSourcePatch(repoURL: string): JsonPatch {
+  return [{ op: "replace", path: "/spec/sourceRepos/0", value: repoURL }];
+}
+
+/** Applies a JSON6902 replace patch to a copy of `object` (only what projectSourcePatch produces). */
+function patched<T extends Record<string, any>>(object: T, patch: JsonPatch): T {
+  const copy = structuredClone(object);
+  for (const op of patch) {
+    const keys = op.path.split("/").slice(1);
+    const last = keys.pop()!;
+    const parent = keys.reduce<any>((node, key) => node?.[key], copy);
+    if (parent === undefined || !(last in parent)) throw new Error(`cannot replace ${op.path}: it does not exist in ${describeObject(object as unknown as KubeObject)}`);
+    parent[last] = op.value;
+  }
+  return copy;
+}
+
+/**
+ * The AppProjects (gitops/projects) as bootstrap applies them at day 0: the
+ * same /spec/sourceRepos/0 replacement the root Application's patches make,
+ * so project platform admits the root Application before Argo CD syncs it.
+ */
+export function projectsForRepo(objects: KubeObject[], repoURL: string): KubeObject[] {
+  return objects.map((object) => (object.kind === "AppProject" ? patched(object, projectSourcePatch(repoURL)) : object));
+}
+
 /**
  * The root Application (not in git): clusters/<cluster> from the user's repo
  * and revision, passed down to every child Application labelled
@@ -48,7 +77,7 @@ export function rootApplication(config: RootInput): KubeObject {
                 { op: "replace", path: "/spec/source/targetRevision", value: targetRevision },
               ]),
             },
-            { target: { group, kind: "AppProject" }, patch: JSON.stringify([{ op: "replace", path: "/spec/sourceRepos/0", value: repoURL }]) },
+            { target: { group, kind: "AppProject" }, patch: JSON.stringify(projectSourcePatch(repoURL)) },
           ],
         },
       },

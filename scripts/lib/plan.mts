@@ -40,7 +40,6 @@ export async function printKubernetesPlan(input: { ui: Ui; runner: Runner; root:
   ui.line("Argo CD (skipped when the root Application exists and Argo CD runs: it manages itself from git)");
   await planKustomization(ui, runner, root, "gitops/argocd");
   ui.info("then wait until its CRDs are Established and its Deployments Available");
-  await planKustomization(ui, runner, root, "gitops/projects");
   ui.line("Repository access");
   ui.info(
     config.githubToken
@@ -51,7 +50,8 @@ export async function printKubernetesPlan(input: { ui: Ui; runner: Runner; root:
   for (const secret of day0Secrets(config)) {
     ui.info(`Namespace ${secret.namespace}, Secret ${secret.namespace}/${secret.name} (keys ${Object.keys(secret.data()).join(", ")})`);
   }
-  ui.line("Hand-over: the root Application");
+  ui.line(`Hand-over: the AppProjects with ${source.repoUrl} as spec.sourceRepos[0] (skipped when root already follows it), then the root Application`);
+  await planKustomization(ui, runner, root, "gitops/projects");
   ui.line(stringify(rootApplication({ ...config, gitRepoUrl: source.repoUrl, gitRevision: source.revision })).trimEnd().replace(/^/gm, "    "));
   ui.line(`Then: watch every Application until Synced and Healthy (timeout ${config.timeoutSeconds}s), print the summary.`);
   ui.line(`Afterwards: ${kubectl(target, "-n", "argocd", "get", "applications")}`);

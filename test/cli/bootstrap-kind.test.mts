@@ -61,6 +61,20 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
   assert.match(out, /kubectl --context kind-giropops -n monitoring get secret grafana-admin/);
 });
 
+test("the AppProjects applied at day 0 list the user's repository first, as root's patches do", async () => {
+  const fork = "https://github.com/someone/giropops-platform.git";
+  const h = harness({ kube });
+  const code = await bootstrap(["--cluster", "kind", "--repo", fork, "--revision", "main", "--timeout", "20s"], h.deps);
+  assert.is(code, 0, h.output());
+  for (const name of ["platform", "apps"]) {
+    const project = kube.get("AppProject", name, "argocd")!;
+    assert.is(project.spec.sourceRepos[0], fork, `${name} allows the fork`);
+    assert.not.ok(project.spec.sourceRepos.includes(REPO), `${name} no longer lists the placeholder`);
+  }
+  assert.is(kube.get("Application", "root", "argocd")!.spec.source.repoURL, fork);
+  assert.match(h.output(), /2 AppProjects allow https:\/\/github\.com\/someone\/giropops-platform\.git/);
+});
+
 test("re-running on a healthy cluster creates nothing and changes no object", async () => {
   const machine = healthyMachine();
   const first = harness({ kube, machine });

@@ -39,6 +39,8 @@ test("each deliberate breakage fails validation with the file and the object", a
   edit(root, "gitops/locust/application.yaml", "project: apps", "project: default");
   edit(root, "gitops/locust/application.yaml", 'sync-wave: "3"', 'sync-wave: "-3"');
   edit(root, "gitops/metrics-server/application.yaml", "targetRevision: 3.13.1", "targetRevision: 3.x");
+  // An Application without a destination namespace (Argo CD refuses it even for cluster-scoped content).
+  edit(root, "gitops/policies/application.yaml", /\n    # Cluster-scoped content[^\n]*\n    namespace: kyverno/, "");
   // A chart repository the project does not allow.
   edit(root, "gitops/gateway/application.yaml", "repoURL: https://traefik.github.io/charts", "repoURL: https://example.org/charts");
 
@@ -61,6 +63,7 @@ test("each deliberate breakage fails validation with the file and the object", a
   expect("gitops/locust/application.yaml", "Application argocd/locust", /project must be a non-default AppProject/);
   expect("gitops/argocd/route.yaml", "HTTPRoute argocd/argocd-server", /bootstrap applies gitops\/argocd at day 0, when no gateway\.networking\.k8s\.io CRD exists yet/);
   expect("gitops/gateway/application.yaml", "Application argocd/traefik", /AppProject platform does not list source repository https:\/\/example\.org\/charts/);
+  expect("gitops/policies/application.yaml", "Application argocd/policies", /spec\.destination\.namespace is empty: AppProject platform refuses it/);
   expect("gitops/metrics-server/application.yaml", "Application argocd/metrics-server", /chart metrics-server version "3\.x" is not an exact version/);
 });
 
