@@ -157,7 +157,8 @@ function safeJson(text: string): unknown {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
-export function createKube(target: KubeTarget): Kube {
+/** The kubeconfig (file or default) with `target.context` selected in memory; UserErrors with a fix otherwise. */
+export function loadKubeConfig(target: KubeTarget): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (target.kubeconfigPath) kc.loadFromFile(target.kubeconfigPath);
@@ -174,6 +175,11 @@ export function createKube(target: KubeTarget): Kube {
   }
   // In memory only: selects the context for these clients, never edits the file.
   kc.setCurrentContext(target.context);
+  return kc;
+}
+
+export function createKube(target: KubeTarget): Kube {
+  const kc = loadKubeConfig(target);
   const api = kc.makeApiClient(ObjectApi);
   // makeApiClient skips the namespace default KubernetesObjectApi.makeApiClient sets.
   (api as unknown as { defaultNamespace: string }).defaultNamespace = kc.getContextObject(target.context)?.namespace ?? "default";

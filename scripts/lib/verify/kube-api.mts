@@ -3,20 +3,9 @@
 // turns into exceptions: a dry-run's denial Status, a service proxy's body,
 // pod logs. Exec goes through client-node's websocket Exec.
 import { Writable } from "node:stream";
-import { Exec, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod, type V1Status } from "@kubernetes/client-node";
-import { UserError } from "../errors.mts";
-import type { KubeTarget } from "../kube.mts";
+import { Exec, IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type V1Status } from "@kubernetes/client-node";
+import { loadKubeConfig, type KubeTarget } from "../kube.mts";
 import type { KubeApi, KubeResponse } from "./checks.mts";
-
-// TODO(shared lib): kube.mts could export this so the kubeconfig is loaded in one place.
-function kubeConfigFor(target: KubeTarget): KubeConfig {
-  const kc = new KubeConfig();
-  if (target.kubeconfigPath) kc.loadFromFile(target.kubeconfigPath);
-  else kc.loadFromDefault();
-  if (!kc.getContextObject(target.context)) throw new UserError(`kubeconfig has no context "${target.context}"`);
-  kc.setCurrentContext(target.context);
-  return kc;
-}
 
 function parseBody(text: string): unknown {
   try {
@@ -46,7 +35,7 @@ export function execExitCode(status: V1Status | undefined): number {
 }
 
 export function createKubeApi(target: KubeTarget): KubeApi {
-  const kc = kubeConfigFor(target);
+  const kc = loadKubeConfig(target);
   const server = kc.getCurrentCluster()?.server ?? "(unknown server)";
   const http = new IsomorphicFetchHttpLibrary();
   return {
