@@ -80,7 +80,7 @@ test("the app follows the contracts: port 8080 named http, probes, Redis env fro
   assert.equal(service.spec.selector, monitor.spec.selector.matchLabels);
   const policy = find(app, "NetworkPolicy");
   const namespaces = policy.spec.ingress[0].from.map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]).sort();
-  assert.equal(namespaces, ["monitoring", "traefik"]);
+  assert.equal(namespaces, ["locust", "monitoring", "traefik"]);
 });
 
 test("Redis: PVC without storage class, AOF everysec, password only from the Secret, only app pods may connect", () => {
