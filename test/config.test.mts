@@ -83,4 +83,10 @@ test("an OKE node pool must fit the Always Free A1 allowance", () => {
   assert.match(message, /OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = 18 GB exceeds the Always Free 12 GB/);
 });
 
+test("a Redis password with a quote or backslash is refused (Redis reads it from a quoted config line)", () => {
+  const message = problemsOf(() => loadConfig({ env: { REDIS_PASSWORD: 'abc"defghijkl' } }));
+  assert.match(message, /REDIS_PASSWORD=\(hidden\) must be at least 12 characters with no spaces, " or \\/);
+  assert.is(loadConfig({ env: { REDIS_PASSWORD: "Abcdefgh-1234_x" } }).redisPassword, "Abcdefgh-1234_x");
+});
+
 test.run();

@@ -70,6 +70,8 @@ const clusterName = matching(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "lower-case
 const ocid = (kind: string) => matching(new RegExp(`^ocid1\\.${kind}\\.oc\\d\\.[\\w.-]*\\.[a-z0-9]+$`), `an OCI ${kind} OCID (ocid1.${kind}.oc1..…)`);
 const email = matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
 const secret = matching(/^\S{12,}$/, "at least 12 characters with no spaces");
+// Redis reads its password from a config line in double quotes (deploy/redis): no quote or backslash.
+const redisSecret = matching(/^[^\s"\\]{12,}$/, 'at least 12 characters with no spaces, " or \\');
 
 const DEFAULT_DOMAIN: Record<ClusterKind, string | undefined> = { kind: "localhost", minikube: "localhost", oke: undefined };
 
@@ -91,7 +93,7 @@ const VARIABLES: Variable<unknown>[] = [
   { key: "acmeEmail", env: "ACME_EMAIL", parse: email },
   { key: "cloudflareApiToken", env: "CLOUDFLARE_API_TOKEN", parse: matching(/^\S{20,}$/, "a Cloudflare API token") },
   { key: "grafanaAdminPassword", env: "GRAFANA_ADMIN_PASSWORD", parse: secret },
-  { key: "redisPassword", env: "REDIS_PASSWORD", parse: secret },
+  { key: "redisPassword", env: "REDIS_PASSWORD", parse: redisSecret },
 ];
 
 /** The environment variable behind each setting, for messages and docs. */
