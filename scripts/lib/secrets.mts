@@ -11,8 +11,16 @@ export function generatePassword(): string {
 
 export type SecretSpec = { namespace: string; name: string; data: () => Record<string, string>; fromConfig?: { key: string; value: string | undefined; env: string } };
 
-export function day0Secrets(config: Pick<Config, "redisPassword" | "grafanaAdminPassword">): SecretSpec[] {
+/** Where the OKE DNS-01 ClusterIssuers (gitops/cert-manager/letsencrypt/dns01-cloudflare) read the Cloudflare token. */
+export const CLOUDFLARE_SECRET = { namespace: "cert-manager", name: "cloudflare-api-token", key: "api-token" } as const;
+
+export function day0Secrets(config: Pick<Config, "redisPassword" | "grafanaAdminPassword"> & Partial<Pick<Config, "cluster" | "cloudflareApiToken">>): SecretSpec[] {
+  const token = config.cloudflareApiToken;
   return [
+    // Only with a token: its absence is how OKE stays on HTTP-01.
+    ...(config.cluster === "oke" && token
+      ? [{ ...CLOUDFLARE_SECRET, data: () => ({ [CLOUDFLARE_SECRET.key]: token }), fromConfig: { key: CLOUDFLARE_SECRET.key, value: token, env: "CLOUDFLARE_API_TOKEN" } }]
+      : []),
     {
       namespace: "giropops-senhas",
       name: "redis-auth",
