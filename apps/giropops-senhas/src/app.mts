@@ -125,6 +125,9 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
   app.addHook("onRequest", (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     reply.header("x-request-id", request.id);
+    // While draining, close each keep-alive connection after its response, so
+    // no client sends its next request on a socket the server is about to close.
+    if (draining) reply.header("connection", "close");
     done();
   });
   app.addHook("onResponse", (request, reply, done) => {

@@ -145,6 +145,21 @@ test("SIGTERM: readiness fails first, in-flight requests finish, then the proces
   direct.destroy();
 });
 
+test("SIGTERM: responses during the drain delay close their keep-alive connection", async () => {
+  const redis = await startRedis();
+  started.push(redis);
+  const app = await startProcess({ REDIS_URL: redis.url, SHUTDOWN_DELAY_MS: "3000" });
+  started.push(app);
+  const before = await postJson(app.base, "/api/gerar-senha", {});
+  assert.is(before.headers.get("connection"), "keep-alive", "keep-alive before the drain");
+  app.child.kill("SIGTERM");
+  await waitFor(async () => (await fetch(`${app.base}/readyz`)).status === 503, "readyz 503 while draining");
+  const during = await postJson(app.base, "/api/gerar-senha", {});
+  assert.is(during.status, 200, "still serving during the drain delay");
+  assert.is(during.headers.get("connection"), "close");
+  assert.is(await app.exited, 0, app.output());
+});
+
 test("SIGTERM while Redis is down still shuts down cleanly (exit 0)", async () => {
   const redis = await startRedis();
   started.push(redis);
