@@ -1,6 +1,7 @@
 // npx zx scripts/bootstrap.mts --cluster kind|minikube|oke
-// Preflight, cluster, Argo CD, hand-over to git, summary. Every step looks
+// Preflight, cluster, Argo CD, hand-over to git, local CA, summary. Every step looks
 // before it changes anything, so a re-run (or a run after Ctrl-C) resumes.
+import { homedir } from "node:os";
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
 import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
@@ -13,6 +14,7 @@ import { ensureRepoCredentials } from "./lib/repository.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
 import { day0Secrets, ensureSecret } from "./lib/secrets.mts";
 import { listApplications, printSummary } from "./lib/summary.mts";
+import { exportLocalCa, localCaCommand, localCaPath, usesLocalCa } from "./lib/tls.mts";
 
 export const BOOTSTRAP: CommandSpec = {
   name: "bootstrap",
@@ -132,7 +134,19 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
         throw error;
       });
 
-    printSummary(ui, config, target, outcome instanceof AppsNotHealthy ? outcome.apps : await listApplications(kube));
+    const home = deps.home ?? homedir();
+    if (usesLocalCa(config.cluster) && !(outcome instanceof AppsNotHealthy)) {
+      await ui.step("Local CA", async (step) => {
+        // Healthy cert-manager-issuers means the CA is issued; a little slack for its Secret.
+        const ca = await exportLocalCa(kube, localCaPath(home, config), { timeoutMs: Math.min(timeoutMs, 120_000), pollMs: deps.pollMs });
+        if (ca.outcome === "missing") {
+          step.done("the CA certificate is not issued yet");
+          ui.warn(`browsers will not trust https://*.${config.domain} until you trust the CA; write it later with: ${localCaCommand(target, ca.path)}`);
+        } else step.done(`CA certificate (public part only) ${ca.outcome === "written" ? "written to" : "already in"} ${ca.path}`);
+      });
+    }
+
+    printSummary(ui, config, target, outcome instanceof AppsNotHealthy ? outcome.apps : await listApplications(kube), { home });
     if (outcome instanceof AppsNotHealthy) {
       ui.section("Diagnosis");
       for (const line of await diagnose(kube, outcome.apps)) ui.line(line);

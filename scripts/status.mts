@@ -18,7 +18,7 @@ export async function status(argv: string[], deps: Deps): Promise<number> {
     const config = configFromFlags(STATUS, parsed, deps);
     const target = clusterProvider(config.cluster).target(config, deps.root);
     const apps = await listApplications(deps.kube(target));
-    printSummary(ui, config, target, apps);
+    printSummary(ui, config, target, apps, { home: deps.home });
     return EXIT.ok;
   });
 }

@@ -2,7 +2,8 @@
 // Proves a running platform works end to end: each check asks the real APIs,
 // prints pass/fail with what they answered, and any failure makes the exit
 // code non-zero. Run it after bootstrap; CI runs it on kind for every change.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider } from "./lib/clusters/index.mts";
@@ -15,6 +16,7 @@ import { exitCodeOf, runCheck, type CheckResult, type Clock, type HttpFetch, typ
 import { createHttp, type HttpOptions } from "./lib/verify/http.mts";
 import { CHECKS, selectChecks } from "./lib/verify/index.mts";
 import { createKubeApi } from "./lib/verify/kube-api.mts";
+import { localCaPath, usesLocalCa } from "./lib/tls.mts";
 import { printResult, summaryLine } from "./lib/verify/report.mts";
 
 export const VERIFY: CommandSpec = {
@@ -26,7 +28,7 @@ export const VERIFY: CommandSpec = {
     only: { type: "string", value: "CHECK[,CHECK]", description: `run only these checks: ${CHECKS.map((c) => c.name).join(", ")}` },
     "gitops-roundtrip": { type: "boolean", description: "also push a replica change to the repository Argo CD follows, wait for it, then push its revert" },
     chaos: { type: "boolean", description: "also run the chaos experiments (scripts/lib/verify/chaos.mts)" },
-    "ca-file": { type: "string", value: "PEM", description: "CA certificate to trust for https://*.<domain> (a local CA); switches the URLs to https" },
+    "ca-file": { type: "string", value: "PEM", description: "CA certificate to trust for https://*.<domain> (default on kind/minikube: ~/.giropops/<name>-ca.crt, written by bootstrap)" },
     "locust-time": { type: "string", value: "DURATION", description: "length of the headless Locust run (default 60s)" },
     "roundtrip-timeout": { type: "string", value: "DURATION", description: "how long Argo CD may take to apply each pushed commit (default 5m)" },
     help: COMMON_FLAGS.help,
@@ -80,6 +82,11 @@ export async function verify(argv: string[], deps: VerifyDeps): Promise<number> 
       }
     }
     const config = configFromFlags(VERIFY, parsed, deps);
+    if (ca === undefined && usesLocalCa(config.cluster)) {
+      const path = localCaPath(deps.home ?? homedir(), config);
+      if (existsSync(path)) ca = readFileSync(path, "utf8");
+      else ui.warn(`no local CA at ${path}: checks over https://*.${config.domain} will not trust the certificates (bootstrap writes it; or pass --ca-file)`);
+    }
     const target = clusterProvider(config.cluster).target(config, deps.root);
     const kube = deps.kube(target);
 
@@ -97,10 +104,7 @@ export async function verify(argv: string[], deps: VerifyDeps): Promise<number> 
       runner,
       clock: deps.clock,
       repoRoot: deps.root,
-      url: (name) => {
-        const url = urls.get(name) ?? `http://${name}.${config.domain}`;
-        return ca ? url.replace(/^http:/, "https:") : url;
-      },
+      url: (name) => urls.get(name) ?? `https://${name}.${config.domain}`,
       kubectl: (...args) => kubectl(target, ...args),
       progress: () => {},
       options: { locustSeconds, roundtripTimeoutMs },

@@ -101,6 +101,8 @@ export type Deps = {
   degradedGraceMs?: number;
   onInterrupt: (handler: () => void) => () => void;
   exit: (code: number) => void;
+  /** Where ~/.giropops lives (the local CA file); default: the user's home. */
+  home?: string;
 };
 
 export function defaultDeps(): Deps {

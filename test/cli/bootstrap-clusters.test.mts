@@ -123,6 +123,32 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
   assert.match(again.output(), /reused OKE cluster giropops \(sa-saopaulo-1\) \(no infrastructure changes\)/);
 });
 
+test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  const token = "cf-token-0123456789abcdefghij";
+  const h = harness({ kube, machine, env: { ...OKE_ENV, CLOUDFLARE_API_TOKEN: token }, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  const secret = kube.get("Secret", "cloudflare-api-token", "cert-manager")!;
+  assert.is(Buffer.from(secret.data["api-token"], "base64").toString(), token);
+  assert.match(h.output(), /cert-manager\/cloudflare-api-token created/);
+  assert.not.ok(h.output().includes(token), "the token is never printed");
+  assert.not.ok(h.output().includes("ca.crt"), "OKE has no local CA");
+
+  const again = harness({ kube, machine, env: { ...OKE_ENV, CLOUDFLARE_API_TOKEN: "cf-token-another-value-000000" }, overrides: { root } });
+  assert.is(await bootstrap(OKE, again.deps), 0, again.output());
+  assert.is(Buffer.from(kube.get("Secret", "cloudflare-api-token", "cert-manager")!.data["api-token"], "base64").toString(), token, "kept");
+  assert.match(again.output(), /CLOUDFLARE_API_TOKEN differs from the value stored in cert-manager\/cloudflare-api-token/);
+  assert.not.ok(again.output().includes("cf-token-another-value"));
+});
+
+test("oke without CLOUDFLARE_API_TOKEN: no Cloudflare Secret (HTTP-01)", async () => {
+  await setup("oke-giropops");
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  assert.is(kube.get("Secret", "cloudflare-api-token", "cert-manager"), undefined);
+});
+
 test("oke: without --yes and without a terminal the plan is not applied", async () => {
   await setup("oke-giropops");
   const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });

@@ -57,7 +57,7 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
   const out = h.output();
   assert.match(out, /Applications: all Synced and Healthy/);
   assert.match(out, /monitoring\s+Synced\s+Healthy/);
-  assert.match(out, /http:\/\/grafana\.localhost/);
+  assert.match(out, /https:\/\/grafana\.localhost/);
   assert.match(out, /kubectl --context kind-giropops -n monitoring get secret grafana-admin/);
 });
 

@@ -8,7 +8,8 @@ import { status } from "../../scripts/status.mts";
 import { teardown } from "../../scripts/teardown.mts";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
-import { harness, REPO } from "../lib/cli-harness.mts";
+import { harness, REPO, tempHome } from "../lib/cli-harness.mts";
+import { FAKE_CA_SECRET } from "../lib/fake-argocd.mts";
 import { healthyMachine } from "../lib/fake-runner.mts";
 
 let kube: FakeKube;
@@ -40,7 +41,7 @@ test("status: a table of Applications, the URLs and the login commands (never a 
   assert.is(await status([], h.deps), 0, h.output());
   const out = h.output();
   assert.match(out, /NAME\s+SYNC\s+HEALTH\s+REVISION\nroot\s+Synced\s+Healthy\s+0123456\ngateway\s+Synced\s+Healthy\s+0123456\nmonitoring\s+OutOfSync\s+Progressing\s+0123456/);
-  for (const host of ["argocd", "grafana", "prometheus", "alertmanager", "senhas", "locust"]) assert.match(out, new RegExp(`http://${host}\\.localhost`));
+  for (const host of ["argocd", "grafana", "prometheus", "alertmanager", "senhas", "locust"]) assert.match(out, new RegExp(`https://${host}\\.localhost`));
   assert.match(out, /Argo CD: user admin, password: kubectl --context kind-giropops -n argocd get secret argocd-initial-admin-secret -o jsonpath=\{\.data\.password\} \| base64 -d/);
   assert.match(out, /Grafana: user admin, password: kubectl --context kind-giropops -n monitoring get secret grafana-admin -o jsonpath=\{\.data\.admin-password\} \| base64 -d/);
   assert.not.ok(out.includes("s3cr3t-value-xyz"));
@@ -48,13 +49,15 @@ test("status: a table of Applications, the URLs and the login commands (never a 
 });
 
 test("status and bootstrap end with the same summary (shared code)", async () => {
-  const h = harness({ kube });
+  const home = tempHome();
+  const h = harness({ kube, home });
   installArgoCdWithApps();
   await status([], h.deps);
   const summary = h.output().slice(h.output().indexOf("Applications (context"));
   // bootstrap's summary on the same state, from a re-run that finds everything in place
   kube.put({ apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: "monitoring", namespace: "argocd" }, status: { sync: { status: "Synced" }, health: { status: "Healthy" } } });
-  const b = harness({ kube, machine: healthyMachine({ kindClusters: new Set(["giropops"]) }) });
+  kube.put(FAKE_CA_SECRET);
+  const b = harness({ kube, home, machine: healthyMachine({ kindClusters: new Set(["giropops"]) }) });
   await bootstrap(["--repo", REPO, "--revision", "main"], b.deps);
   assert.match(b.output(), /Applications \(context kind-giropops\)/);
   const urls = (text: string) => text.slice(text.indexOf("\nURLs"), text.indexOf("\nNext"));

@@ -1,5 +1,7 @@
 // Deps for running a command in-process: captured output, a simulated
 // workstation, fake Kubernetes and GitHub servers, no real exit.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { PassThrough } from "node:stream";
 import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
@@ -23,7 +25,17 @@ export type Harness = {
   interrupt(): void;
 };
 
-export function harness(options: { machine?: Machine; kube?: FakeKube; github?: FakeGitHub; env?: Record<string, string>; envFile?: string; overrides?: Partial<Deps>; stdin?: string } = {}): Harness {
+const homes: string[] = [];
+process.on("exit", () => homes.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A throw-away home directory (bootstrap writes ~/.giropops/<name>-ca.crt there), removed at exit. */
+export function tempHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), "giropops-home-"));
+  homes.push(dir);
+  return dir;
+}
+
+export function harness(options: { home?: string; machine?: Machine; kube?: FakeKube; github?: FakeGitHub; env?: Record<string, string>; envFile?: string; overrides?: Partial<Deps>; stdin?: string } = {}): Harness {
   const machine = options.machine ?? healthyMachine();
   const runner = machineRunner(machine);
   let text = "";
@@ -52,6 +64,7 @@ export function harness(options: { machine?: Machine; kube?: FakeKube; github?: 
       return () => (interruptHandler = undefined);
     },
     exit: (code) => void exits.push(code),
+    home: options.home ?? tempHome(),
     ...options.overrides,
   };
   return { deps, runner, machine, output: () => text, exits, interrupt: () => interruptHandler?.() };

@@ -11,7 +11,19 @@ export type ChildPlan = {
   stuck?: { sync?: string; health: "Degraded" | "Progressing" | "Missing"; message?: string; resources?: Record<string, unknown>[]; operation?: Record<string, unknown> };
 };
 
-export function simulateArgoCd(fake: FakeKube, children: ChildPlan[], tickMs = 25): { stop(): void; ticks(): number } {
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+/** Fake by construction: not a certificate or key anyone could use. */
+export const FAKE_CA_CERT = "-----BEGIN CERTIFICATE-----\nZmFrZSBDQSBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n";
+export const FAKE_CA_KEY_MARKER = "fake-ca-key-material-never-written";
+export const FAKE_CA_SECRET: Obj = {
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name: "platform-ca", namespace: "cert-manager" },
+  type: "kubernetes.io/tls",
+  data: { "tls.crt": b64(FAKE_CA_CERT), "ca.crt": b64(FAKE_CA_CERT), "tls.key": b64(FAKE_CA_KEY_MARKER) },
+};
+
+export function simulateArgoCd(fake: FakeKube, children: ChildPlan[], tickMs = 25, caSecret = true): { stop(): void; ticks(): number } {
   let ticks = 0;
   const state = (app: Obj | undefined) => JSON.stringify(app?.status ?? null);
   const set = (name: string, status: Record<string, unknown>, labels?: Record<string, string>) => {
@@ -45,6 +57,10 @@ export function simulateArgoCd(fake: FakeKube, children: ChildPlan[], tickMs = 2
         status = { sync: { status: "OutOfSync" }, health: { status: "Progressing" } };
       }
       set(child.name, status, { "giropops.dev/source": "git" });
+    }
+    // cert-manager's part: once every child is healthy, the local CA's Secret exists.
+    if (caSecret && children.every((c) => !c.stuck && ticks >= (c.healthyAfter ?? 1)) && !fake.get("Secret", "platform-ca", "cert-manager")) {
+      fake.put(FAKE_CA_SECRET);
     }
   }, tickMs);
   return {

@@ -84,7 +84,7 @@ export type VerifyContext = {
   clock: Clock;
   /** Repository root: rendered PrometheusRules, the locustfile, git. */
   repoRoot: string;
-  /** Base URL of a platform hostname: url("senhas") = "http://senhas.localhost". */
+  /** Base URL of a platform hostname: url("senhas") = "https://senhas.localhost". */
   url: (name: string) => string;
   /** A kubectl command line against the same context, for hints. */
   kubectl: (...args: string[]) => string;
