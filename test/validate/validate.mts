@@ -70,6 +70,7 @@ export const CRD_PROVIDERS: Record<string, string> = {
   "cert-manager.io": "cert-manager",
   "chaos-mesh.org": "chaos-mesh",
   "falco.org": "falco",
+  "bitnami.com": "sealed-secrets",
 };
 
 // What chart Applications create from CRDs of other Applications (the chart
