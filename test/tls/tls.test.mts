@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CLOUDFLARE_SECRET } from "../../scripts/lib/secrets.mts";
 import { isApplication, kustomize, renderCluster, type Rendered } from "../lib/render.mts";
-import { chartExtraObjects, covers, gatewayListeners, isHttpsRedirect, wave } from "../validate/validate.mts";
+import { chartExtraObjects, covers, gatewayListeners, isHttpsRedirect, schemaCheck, wave } from "../validate/validate.mts";
 
 const HOSTS = ["argocd", "grafana", "prometheus", "alertmanager", "senhas", "locust"];
 const apps = (cluster: "kind" | "minikube" | "oke") => renderCluster(cluster).root.filter((r) => isApplication(r.object));
@@ -93,6 +93,15 @@ test("every service route is on the HTTPS listener; plain HTTP only redirects (3
     }
     assert.ok(routes.length >= (cluster === "oke" ? 5 : 7), `${cluster}: ${routes.length} routes`);
   }
+});
+
+test("cert-manager objects, including the chart's extraObjects, are checked against cert-manager's schema", async () => {
+  const cert = structuredClone(certificate(apps("kind")));
+  assert.is(await schemaCheck(cert), null);
+  cert.spec.dnsNames = "argocd.localhost";
+  assert.match(String(await schemaCheck(cert)), /dnsNames/);
+  const issuer = { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "x" }, spec: { acme: { server: 42 } } };
+  assert.ok(typeof (await schemaCheck(issuer)) === "string" && (await schemaCheck(issuer)) !== "no-schema");
 });
 
 test("a certificate name covers its host, or one label under a wildcard", () => {
