@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { PassThrough } from "node:stream";
 import { BOOTSTRAP, bootstrap } from "../../scripts/bootstrap.mts";
 import { helpText, parseFlags } from "../../scripts/lib/cli.mts";
-import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy } from "../../scripts/lib/argocd.mts";
+import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy, projectSourcePatch, projectsForRepo } from "../../scripts/lib/argocd.mts";
 import { githubRepo, normalizeRepoUrl, resolveGitSource } from "../../scripts/lib/git.mts";
 import { applyOrder, createKube, kubectl, parseManifests, type KubeObject } from "../../scripts/lib/kube.mts";
 import { createRunner, dryRunner, formatCommand } from "../../scripts/lib/runner.mts";
@@ -53,6 +53,15 @@ test("the root Application passes the repository and revision to every child and
   ]);
   assert.equal(projects.target, { group: "argoproj.io", kind: "AppProject" });
   assert.equal(JSON.parse(projects.patch), [{ op: "replace", path: "/spec/sourceRepos/0", value: "git@github.com:me/fork.git" }]);
+  // bootstrap's day-0 AppProjects get exactly this patch
+  const project: KubeObject = { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", metadata: { name: "p" }, spec: { sourceRepos: [PLACEHOLDER_SOURCE.repoURL, "https://charts.example"] } };
+  const other: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: {} };
+  const [patchedProject, untouched] = projectsForRepo([project, other], "git@github.com:me/fork.git");
+  assert.equal(patchedProject!.spec.sourceRepos, ["git@github.com:me/fork.git", "https://charts.example"]);
+  assert.equal(JSON.parse(projects.patch), projectSourcePatch("git@github.com:me/fork.git"));
+  assert.is(project.spec.sourceRepos[0], PLACEHOLDER_SOURCE.repoURL, "the rendered object is not modified");
+  assert.is(untouched, other);
+  assert.throws(() => projectsForRepo([{ ...project, spec: {} }], "x"), /cannot replace \/spec\/sourceRepos\/0/);
   // with no repository configured (offline validation), the placeholders
   const plain = rootApplication({ cluster: "kind" });
   assert.is(plain.spec.source.repoURL, PLACEHOLDER_SOURCE.repoURL);
