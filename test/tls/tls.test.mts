@@ -3,8 +3,11 @@
 // every published hostname, routes on the HTTPS listener, one 301 redirect.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { CLOUDFLARE_SECRET } from "../../scripts/lib/secrets.mts";
-import { isApplication, kustomize, renderCluster, type Rendered } from "../lib/render.mts";
+import { REPO_ROOT, isApplication, kustomize, renderCluster, type Rendered } from "../lib/render.mts";
 import { chartExtraObjects, covers, gatewayListeners, isHttpsRedirect, schemaCheck, wave } from "../validate/validate.mts";
 
 const HOSTS = ["argocd", "grafana", "prometheus", "alertmanager", "senhas", "locust"];
@@ -102,6 +105,14 @@ test("cert-manager objects, including the chart's extraObjects, are checked agai
   assert.match(String(await schemaCheck(cert)), /dnsNames/);
   const issuer = { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "x" }, spec: { acme: { server: 42 } } };
   assert.ok(typeof (await schemaCheck(issuer)) === "string" && (await schemaCheck(issuer)) !== "no-schema");
+});
+
+test("Argo CD speaks plain HTTP behind the gateway (server.insecure), so HTTPS ends at Traefik without a redirect loop", () => {
+  const params = parseYaml(readFileSync(join(REPO_ROOT, "gitops/argocd/patches/argocd-cmd-params-cm.yaml"), "utf8"));
+  assert.is(params.data["server.insecure"], "true");
+  const route = kustomize("gitops/argocd/route").find((r) => r.object.kind === "HTTPRoute")!.object;
+  assert.equal(route.spec.rules[0].backendRefs, [{ name: "argocd-server", port: 80 }], "the server's plain-HTTP port");
+  assert.is(route.spec.parentRefs[0].sectionName, "websecure");
 });
 
 test("a certificate name covers its host, or one label under a wildcard", () => {
