@@ -24,7 +24,6 @@ export type Config = {
   okeNodeCount: number;
   okeNodeOcpus: number;
   okeNodeMemoryGb: number;
-  acmeEmail: string | undefined;
   cloudflareApiToken: string | undefined;
   grafanaAdminPassword: string | undefined;
   redisPassword: string | undefined;
@@ -68,7 +67,6 @@ export const gitUrl = matching(
 const dnsName = matching(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a DNS name in lower case, like localhost or example.com");
 const clusterName = matching(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "lower-case letters, digits and dashes, at most 32 characters");
 const ocid = (kind: string) => matching(new RegExp(`^ocid1\\.${kind}\\.oc\\d\\.[\\w.-]*\\.[a-z0-9]+$`), `an OCI ${kind} OCID (ocid1.${kind}.oc1..…)`);
-const email = matching(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
 const secret = matching(/^\S{12,}$/, "at least 12 characters with no spaces");
 // Redis reads its password from a config line in double quotes (deploy/redis): no quote or backslash.
 const redisSecret = matching(/^[^\s"\\]{12,}$/, 'at least 12 characters with no spaces, " or \\');
@@ -90,7 +88,6 @@ const VARIABLES: Variable<unknown>[] = [
   { key: "okeNodeCount", env: "OKE_NODE_COUNT", parse: integer(1, 4), default: () => 2 },
   { key: "okeNodeOcpus", env: "OKE_NODE_OCPUS", parse: integer(1, 4), default: () => 1 },
   { key: "okeNodeMemoryGb", env: "OKE_NODE_MEMORY_GB", parse: integer(4, 24), default: () => 6 },
-  { key: "acmeEmail", env: "ACME_EMAIL", parse: email },
   { key: "cloudflareApiToken", env: "CLOUDFLARE_API_TOKEN", parse: matching(/^\S{20,}$/, "a Cloudflare API token") },
   { key: "grafanaAdminPassword", env: "GRAFANA_ADMIN_PASSWORD", parse: secret },
   { key: "redisPassword", env: "REDIS_PASSWORD", parse: redisSecret },

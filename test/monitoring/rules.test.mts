@@ -154,7 +154,7 @@ test("HTTPRoutes attach to the platform Gateway and reach the chart's Services",
   for (const r of ofKind("HTTPRoute")) {
     const route = r.object;
     const [service, port] = expected[route.metadata.name]!;
-    assert.equal(route.spec.parentRefs, [{ name: "platform", namespace: "traefik" }]);
+    assert.equal(route.spec.parentRefs, [{ name: "platform", namespace: "traefik", sectionName: "websecure" }]);
     assert.equal(route.spec.hostnames, [`${route.metadata.name}.localhost`]);
     assert.equal(route.spec.rules[0].backendRefs, [{ name: service, port }]);
   }

@@ -70,7 +70,7 @@ test("the app follows the contracts: port 8080 named http, probes, Redis env fro
   assert.equal([hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.name], [3, 10, "cpu"]);
   const route = find(app, "HTTPRoute");
   assert.is(route.apiVersion, "gateway.networking.k8s.io/v1");
-  assert.equal(route.spec.parentRefs, [{ name: "platform", namespace: "traefik" }]);
+  assert.equal(route.spec.parentRefs, [{ name: "platform", namespace: "traefik", sectionName: "websecure" }]);
   assert.equal(route.spec.hostnames, ["senhas.localhost"]);
   assert.equal(route.spec.rules[0].backendRefs, [{ name: "giropops-senhas", port: 8080 }]);
   const monitor = find(app, "ServiceMonitor");
