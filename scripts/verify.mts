@@ -27,16 +27,18 @@ export const VERIFY: CommandSpec = {
     name: COMMON_FLAGS.name,
     only: { type: "string", value: "CHECK[,CHECK]", description: `run only these checks: ${CHECKS.map((c) => c.name).join(", ")}` },
     "gitops-roundtrip": { type: "boolean", description: "also push a replica change to the repository Argo CD follows, wait for it, then push its revert" },
-    chaos: { type: "boolean", description: "also run the chaos experiments (scripts/lib/verify/chaos.mts)" },
+    chaos: { type: "boolean", description: "also run the chaos experiments: app pod kills under load (SLO 99.9%), then a Redis restart (no password lost)" },
     "ca-file": { type: "string", value: "PEM", description: "CA certificate to trust for https://*.<domain> (default on kind/minikube: ~/.giropops/<name>-ca.crt, written by bootstrap)" },
     "locust-time": { type: "string", value: "DURATION", description: "length of the headless Locust run (default 60s)" },
     "roundtrip-timeout": { type: "string", value: "DURATION", description: "how long Argo CD may take to apply each pushed commit (default 5m)" },
+    "chaos-time": { type: "string", value: "DURATION", description: "with --chaos: how long app pods are killed under load (default 3m)" },
     help: COMMON_FLAGS.help,
   },
   examples: [
     "npx zx scripts/verify.mts",
     "npx zx scripts/verify.mts --cluster minikube --only app,prometheus",
     "npx zx scripts/verify.mts --cluster kind --gitops-roundtrip",
+    "npx zx scripts/verify.mts --cluster kind --chaos --chaos-time 2m",
   ],
 };
 
@@ -72,6 +74,7 @@ export async function verify(argv: string[], deps: VerifyDeps): Promise<number> 
     });
     const locustSeconds = seconds("--locust-time", flags["locust-time"], 60);
     const roundtripTimeoutMs = seconds("--roundtrip-timeout", flags["roundtrip-timeout"], 300) * 1000;
+    const chaosSeconds = seconds("--chaos-time", flags["chaos-time"], 180);
     let ca: string | undefined;
     if (typeof flags["ca-file"] === "string") {
       const path = resolve(flags["ca-file"]);
@@ -107,7 +110,7 @@ export async function verify(argv: string[], deps: VerifyDeps): Promise<number> 
       url: (name) => urls.get(name) ?? `https://${name}.${config.domain}`,
       kubectl: (...args) => kubectl(target, ...args),
       progress: () => {},
-      options: { locustSeconds, roundtripTimeoutMs },
+      options: { locustSeconds, roundtripTimeoutMs, chaosSeconds },
     };
 
     const results: CheckResult[] = [];

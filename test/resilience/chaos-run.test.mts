@@ -165,7 +165,7 @@ test("a Redis that never comes back fails the gate and still deletes the experim
 test("verify's chaos time sets how long app pods are killed", async () => {
   const cluster = fakeCluster({});
   const ctx = context(cluster.kube);
-  const [slo] = await runChaos({ ...ctx, options: { ...ctx.options, chaosSeconds: 60 } as VerifyContext["options"] });
+  const [slo] = await runChaos({ ...ctx, options: { ...ctx.options, chaosSeconds: 60 } });
   assert.ok(slo!.evidence.some((l) => l.includes("one every 30s for 1 min")), slo!.evidence.join("\n"));
 });
 

@@ -18,7 +18,7 @@ import {
   parseLocustStats,
   sloVerdict,
 } from "./chaos-report.mts";
-import { getJson, resultOf, statusMessage, type CheckResult, type Verdict, type VerifyContext, type VerifyOptions } from "./checks.mts";
+import { getJson, resultOf, statusMessage, type CheckResult, type Verdict, type VerifyContext } from "./checks.mts";
 import { CSV_MARKER, jobFromCronJob } from "./locust.mts";
 
 export const CHAOS_NAMESPACE = "chaos-mesh";
@@ -309,8 +309,8 @@ async function phase(name: string, hint: string, run: () => Promise<Phase>): Pro
 
 /** Called by verify (scripts/lib/verify/index.mts) for --chaos. */
 export async function runChaos(ctx: VerifyContext, overrides: Partial<ChaosPlan> = {}): Promise<CheckResult[]> {
-  // verify's --chaos-time, when it has one, sets the pod-kill phase's length.
-  const { chaosSeconds } = ctx.options as VerifyOptions & { chaosSeconds?: number };
+  // verify's --chaos-time sets the pod-kill phase's length.
+  const { chaosSeconds } = ctx.options;
   const plan = { ...DEFAULT_PLAN, ...(chaosSeconds ? { podKillSeconds: chaosSeconds } : {}), ...overrides };
   const installed = await ctx.kube.request("GET", CHAOS_API);
   if (installed.status !== 200) {

@@ -73,6 +73,8 @@ export type VerifyOptions = {
   locustSeconds: number;
   /** How long Argo CD may take to apply a pushed commit. */
   roundtripTimeoutMs: number;
+  /** Length of the chaos pod-kill phase, in seconds (--chaos-time). */
+  chaosSeconds?: number;
 };
 
 export type VerifyContext = {
