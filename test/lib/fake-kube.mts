@@ -327,3 +327,19 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   };
   return fake;
 }
+
+/** A kubeconfig with one context (named as bootstrap names kind's) pointing at `server`. */
+export function writeKubeconfig(path: string, server: string, context = "kind-giropops"): string {
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster: { server, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: context, context: { cluster: "c", user: "u" } }],
+      "current-context": context,
+    }),
+  );
+  return path;
+}

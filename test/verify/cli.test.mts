@@ -2,13 +2,13 @@
 // the shared fake Kubernetes API server (test/lib/fake-kube.mts) where a cluster is needed.
 import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CHECKS } from "../../scripts/lib/verify/index.mts";
-import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
+import { startFakeKube, writeKubeconfig, type FakeKube } from "../lib/fake-kube.mts";
 import { fixture, REPO_ROOT } from "./lib/api-server.mts";
 
 type Run = { code: number | null; stdout: string; stderr: string[] };
@@ -63,17 +63,7 @@ test("an unreachable cluster is one clear line (and its fix), exit 1", async () 
   const dir = mkdtempSync(join(tmpdir(), "verify-cli-"));
   try {
     const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "gone", cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "kind-giropops", context: { cluster: "gone", user: "u" } }],
-        "current-context": "kind-giropops",
-      }),
-    );
+    writeKubeconfig(kubeconfig, `https://127.0.0.1:${port}`);
     const { code, stderr } = await verify([], { KUBECONFIG: kubeconfig });
     assert.is(code, 1);
     assert.match(stderr[0] ?? "", /^error: cannot reach the cluster behind context "kind-giropops": ECONNREFUSED$/);

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import type { IncomingMessage, Server } from "node:http";
 import { createHttp } from "../../scripts/lib/verify/http.mts";
 import { createKubeApi } from "../../scripts/lib/verify/kube-api.mts";
+import { writeKubeconfig } from "../lib/fake-kube.mts";
 
 type Exchange = { url: URL; protocol: string };
 
@@ -40,17 +41,7 @@ async function execServer(reply: (url: URL) => { stdout: string; status: object 
   const port = (server.address() as AddressInfo).port;
   const dir = mkdtempSync(join(tmpdir(), "verify-exec-"));
   const kubeconfig = join(dir, "kubeconfig");
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "u", user: { token: "t" } }],
-      contexts: [{ name: "kind-giropops", context: { cluster: "c", user: "u" } }],
-      "current-context": "kind-giropops",
-    }),
-  );
+  writeKubeconfig(kubeconfig, `http://127.0.0.1:${port}`);
   return {
     seen,
     kube: createKubeApi({ context: "kind-giropops", kubeconfigPath: kubeconfig }),
