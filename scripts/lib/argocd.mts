@@ -86,8 +86,10 @@ export function rootApplication(config: RootInput): KubeObject {
         automated: { prune: true, selfHeal: true },
         // A person may pause auto-sync on one child to roll it back; root must not undo that.
         syncOptions: ["RespectIgnoreDifferences=true"],
+        retry: { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } },
       },
       ignoreDifferences: [{ group, kind: "Application", jsonPointers: ["/spec/syncPolicy/automated/enabled"] }],
+      revisionHistoryLimit: 10,
     },
   };
 }

@@ -415,6 +415,8 @@ async function validateCluster(cluster: ClusterKind, root: string, problem: Prob
   const apps = rootObjects.filter((r) => isApplication(r.object));
   report.applicationFiles = [...new Set(apps.map((a) => a.source))];
   const projects = new Map(rootObjects.filter((r) => r.object.kind === "AppProject").map((r) => [r.object.metadata.name as string, r.object]));
+  // The root is held to the same rules as its children (project, automated sync, retry, history).
+  checkApplication({ source: "scripts/lib/argocd.mts", object: rootApp }, projects, problem);
   const waves = new Map(apps.map((a) => [a.object.metadata.name as string, wave(a.object)]));
   const all: Rendered[] = [...rootObjects];
   const children = new Map<string, Rendered[]>();
