@@ -12,7 +12,7 @@ import { lastLine, type Runner } from "./runner.mts";
 export const ARGOCD_NAMESPACE = "argocd";
 export const ROOT_APP = "root";
 export const APPLICATION = { apiVersion: "argoproj.io/v1alpha1", kind: "Application" } as const;
-/** Child Applications with this label point at this repository (see contracts). */
+/** Child Applications with this label point at this repository (gitops/README.md, Conventions). */
 export const SOURCE_LABEL = "giropops.dev/source";
 /** What the Applications and AppProjects in git say; the root Application patches it. */
 export const PLACEHOLDER_SOURCE = { repoURL: "https://github.com/giropops/giropops-platform.git", targetRevision: "main" } as const;

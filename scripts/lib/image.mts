@@ -1,5 +1,5 @@
 // The app image for local clusters: built from this checkout and loaded into
-// the nodes (contracts: tag :dev, imagePullPolicy IfNotPresent).
+// the nodes (tag :dev, which the kind and minikube overlays use with imagePullPolicy IfNotPresent).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "./errors.mts";

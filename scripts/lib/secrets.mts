@@ -1,4 +1,4 @@
-// Day-0 Secrets (contracts): created once with strong random values (or the
+// Day-0 Secrets (redis-auth, grafana-admin; the manifests reference them by name): created once with strong random values (or the
 // ones from config), kept on every re-run, never in git, never printed.
 import { randomBytes } from "node:crypto";
 import type { Config } from "./config.mts";

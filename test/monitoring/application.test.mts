@@ -55,7 +55,7 @@ test("the chart Application pins kube-prometheus-stack 88.5.3 from prometheus-co
   assert.is(chart.metadata.namespace, "argocd");
   assert.is(chart.spec.project, "platform");
   assert.equal(chart.spec.destination, { server: "https://kubernetes.default.svc", namespace: "monitoring" });
-  assert.not.ok(chart.spec.sources, "single source (contracts)");
+  assert.not.ok(chart.spec.sources, "single source (the root patches /spec/source)");
   assert.equal(
     [chart.spec.source.repoURL, chart.spec.source.chart, chart.spec.source.targetRevision],
     ["https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3"],

@@ -50,7 +50,7 @@ test("every container: pinned image, requests+limits, probes, non-root, read-onl
   }
 });
 
-test("the app follows the contracts: port 8080 named http, probes, Redis env from Secret redis-auth, drain fits the grace period", () => {
+test("the app keeps its interfaces: port 8080 named http, probes, Redis env from Secret redis-auth, drain fits the grace period", () => {
   const deployment = find(app, "Deployment");
   const pod = deployment.spec.template.spec;
   const [c] = pod.containers;

@@ -1,7 +1,7 @@
 // The shape every verify check shares: a check is `(ctx) => Promise<CheckResult>`,
 // ctx carries the injected clients (Kubernetes API, HTTP, command runner, clock),
 // and the pure "judge" functions beside each check turn API answers into a result.
-// scripts/lib/verify/chaos.mts (chaos helper) returns CheckResult[] with this type.
+// scripts/lib/verify/chaos.mts returns several CheckResults with this type.
 import type { Config } from "../config.mts";
 import type { Runner } from "../runner.mts";
 

@@ -63,7 +63,7 @@ export type PromQueryAnswer = { status?: string; error?: string; data?: { result
 export type PromRulesAnswer = { status?: string; error?: string; data?: { groups?: { name?: string; file?: string; rules?: unknown[] }[] } };
 
 export function judgeTargets(answer: PromQueryAnswer): Verdict {
-  const hint = "kubectl -n giropops-senhas get servicemonitor,svc,endpointslices; open http://prometheus.<domain>/targets";
+  const hint = "kubectl -n giropops-senhas get servicemonitor,svc,endpointslices; open https://prometheus.<domain>/targets (on OKE: kubectl -n monitoring port-forward svc/kube-prometheus-stack-prometheus 9090)";
   if (answer.status !== "success") return { ok: false, summary: `Prometheus query failed: ${answer.error ?? "no answer"}`, evidence: [], hint };
   const samples = answer.data?.result ?? [];
   const describe = (s: Sample) => `${s.metric?.job ?? "?"} ${s.metric?.pod ?? s.metric?.instance ?? "?"} up=${s.value?.[1] ?? "?"}`;
