@@ -8,7 +8,7 @@ import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, hande
 import { UserError } from "./lib/errors.mts";
 import { resolveGitSource } from "./lib/git.mts";
 import { APP_IMAGE, buildAppImage } from "./lib/image.mts";
-import { printKubernetesPlan } from "./lib/plan.mts";
+import { ARGOCD_INSTALL, PROJECTS, printKubernetesPlan } from "./lib/plan.mts";
 import { preflight, preflightError } from "./lib/preflight.mts";
 import { ensureRepoCredentials } from "./lib/repository.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
@@ -88,7 +88,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
 
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");
-      const argocd = await renderKustomization(runner, deps.root, "gitops/argocd");
+      const argocd = await renderKustomization(runner, deps.root, ARGOCD_INSTALL);
       await kube.apply(argocd);
       await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
       step.done(`applied ${argocd.length} objects; CRDs Established, Deployments Available`);
@@ -114,7 +114,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       const current = await kube.get(APPLICATION.apiVersion, APPLICATION.kind, ROOT_APP, ARGOCD_NAMESPACE);
       let projects = 0;
       if (current?.spec?.source?.repoURL !== credentials.argoUrl) {
-        const rendered = projectsForRepo(await renderKustomization(runner, deps.root, "gitops/projects"), credentials.argoUrl);
+        const rendered = projectsForRepo(await renderKustomization(runner, deps.root, PROJECTS), credentials.argoUrl);
         await kube.apply(rendered);
         projects = rendered.length;
       }

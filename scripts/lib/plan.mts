@@ -13,7 +13,10 @@ import type { Runner } from "./runner.mts";
 import { day0Secrets } from "./secrets.mts";
 import type { Ui } from "./ui.mts";
 
-export const DAY0_KUSTOMIZATIONS = ["gitops/argocd", "gitops/projects"];
+/** What bootstrap renders and applies itself at day 0; Argo CD manages both afterwards. */
+export const ARGOCD_INSTALL = "gitops/argocd";
+export const PROJECTS = "gitops/projects";
+export const DAY0_KUSTOMIZATIONS = [ARGOCD_INSTALL, PROJECTS];
 
 async function planKustomization(ui: Ui, runner: Runner, root: string, path: string): Promise<void> {
   const dir = join(root, path);
@@ -38,7 +41,7 @@ export async function printKubernetesPlan(input: { ui: Ui; runner: Runner; root:
   const { ui, runner, root, config, source, target } = input;
   ui.section(`Kubernetes (context ${target.context}; every object by server-side apply, field manager ${FIELD_MANAGER}, forcing conflicts)`);
   ui.line("Argo CD (skipped when the root Application exists and Argo CD runs: it manages itself from git)");
-  await planKustomization(ui, runner, root, "gitops/argocd");
+  await planKustomization(ui, runner, root, ARGOCD_INSTALL);
   ui.info("then wait until its CRDs are Established and its Deployments Available");
   ui.line("Repository access");
   ui.info(
@@ -51,7 +54,7 @@ export async function printKubernetesPlan(input: { ui: Ui; runner: Runner; root:
     ui.info(`Namespace ${secret.namespace}, Secret ${secret.namespace}/${secret.name} (keys ${Object.keys(secret.data()).join(", ")})`);
   }
   ui.line(`Hand-over: the AppProjects with ${source.repoUrl} as spec.sourceRepos[0] (skipped when root already follows it), then the root Application`);
-  await planKustomization(ui, runner, root, "gitops/projects");
+  await planKustomization(ui, runner, root, PROJECTS);
   ui.line(stringify(rootApplication({ ...config, gitRepoUrl: source.repoUrl, gitRevision: source.revision })).trimEnd().replace(/^/gm, "    "));
   ui.line(`Then: watch every Application until Synced and Healthy (timeout ${config.timeoutSeconds}s), print the summary.`);
   ui.line(`Afterwards: ${kubectl(target, "-n", "argocd", "get", "applications")}`);

@@ -48,7 +48,3 @@ export function onInterrupt(handler: () => void): () => void {
 export function exit(code: number): never {
   process.exit(code);
 }
-
-export function setExitCode(code: number): void {
-  process.exitCode = code;
-}

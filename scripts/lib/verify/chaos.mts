@@ -18,11 +18,10 @@ import {
   parseLocustStats,
   sloVerdict,
 } from "./chaos-report.mts";
-import { getJson, resultOf, statusMessage, type CheckResult, type Verdict, type VerifyContext } from "./checks.mts";
+import { APP_NAMESPACE, getJson, resultOf, statusMessage, type CheckResult, type Verdict, type VerifyContext } from "./checks.mts";
 import { CSV_MARKER, jobFromCronJob } from "./locust.mts";
 
 export const CHAOS_NAMESPACE = "chaos-mesh";
-export const APP_NAMESPACE = "giropops-senhas";
 const CHAOS_API = "/apis/chaos-mesh.org/v1alpha1";
 export const EXPERIMENTS_DIR = "gitops/chaos/experiments";
 const LOCUST_NAMESPACE = "locust";

@@ -5,6 +5,9 @@
 import type { Config } from "../config.mts";
 import type { Runner } from "../runner.mts";
 
+/** Where the app and Redis run (apps/giropops-senhas/deploy sets it). */
+export const APP_NAMESPACE = "giropops-senhas";
+
 export type CheckStatus = "pass" | "fail" | "skip";
 
 export type CheckResult = {

@@ -5,7 +5,7 @@
 // command carries a unique marker; the event is found in the Falco pod logs on
 // that node (Falco prints every alert there, with or without Falcosidekick).
 import { getJson, resultOf, type Check, type Verdict, type VerifyContext } from "./checks.mts";
-import { APP_NAMESPACE } from "./monitoring.mts";
+import { APP_NAMESPACE } from "./checks.mts";
 
 type Pod = { metadata: { name: string; labels?: Record<string, string> }; spec?: { nodeName?: string; containers?: { name: string }[] }; status?: { phase?: string } };
 type PodList = { items?: Pod[] };

@@ -1,7 +1,6 @@
 // The app's HorizontalPodAutoscaler is there and reads current metrics, which
 // only happens when metrics-server answers for the app's pods.
-import { getJson, plural, resultOf, type Check, type Verdict } from "./checks.mts";
-import { APP_NAMESPACE } from "./monitoring.mts";
+import { APP_NAMESPACE, getJson, plural, resultOf, type Check, type Verdict } from "./checks.mts";
 
 type MetricStatus = {
   type?: string;

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { renderKustomization } from "../argocd.mts";
 import type { KubeObject } from "../kube.mts";
 import { getJson, resultOf, statusMessage, type Check, type KubeResponse, type Verdict, type VerifyContext } from "./checks.mts";
-import { APP_NAMESPACE } from "./monitoring.mts";
+import { APP_NAMESPACE } from "./checks.mts";
 
 const POLICY_KINDS = new Set(["ValidatingPolicy", "ImageValidatingPolicy", "ClusterPolicy", "Policy", "ValidatingAdmissionPolicy"]);
 

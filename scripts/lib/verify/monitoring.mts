@@ -5,9 +5,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { renderKustomization } from "../argocd.mts";
 import type { KubeObject } from "../kube.mts";
-import { getJson, plural, resultOf, serviceProxy, type Check, type Verdict, type VerifyContext } from "./checks.mts";
+import { APP_NAMESPACE, getJson, plural, resultOf, serviceProxy, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
-export const APP_NAMESPACE = "giropops-senhas";
 export const TARGET_QUERY = `up{namespace="${APP_NAMESPACE}"}`;
 const PROMETHEUS = { namespace: "monitoring", service: "prometheus-operated", port: "web" };
 

@@ -7,8 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ARGOCD_NAMESPACE, ROOT_APP } from "../argocd.mts";
 import { normalizeRepoUrl } from "../git.mts";
-import { getJson, resultOf, type Check, type CheckResult, type VerifyContext } from "./checks.mts";
-import { APP_NAMESPACE } from "./monitoring.mts";
+import { APP_NAMESPACE, getJson, resultOf, type Check, type CheckResult, type VerifyContext } from "./checks.mts";
 
 export const overlayFile = (cluster: string) => `clusters/${cluster}/giropops-senhas/kustomization.yaml`;
 
