@@ -66,7 +66,13 @@ test("OKE: Let's Encrypt staging and production, HTTP-01 through the web listene
     assert.match(issuer.spec.acme.server, /^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\/directory$/);
     assert.equal(issuer.spec.acme.solvers[0].http01.gatewayHTTPRoute.parentRefs[0], { group: "gateway.networking.k8s.io", kind: "Gateway", name: "platform", namespace: "traefik", sectionName: "web" });
   }
-  assert.is(app(list, "cert-manager").object.spec.source.helm.valuesObject.config.gatewayAPI.enabled, true, "HTTP-01 through the Gateway API");
+  // The chart writes `config` verbatim as the controller's ControllerConfiguration file,
+  // whose switch is enableGatewayAPI (no gatewayAPI.enabled): pin the whole object.
+  assert.equal(
+    app(list, "cert-manager").object.spec.source.helm.valuesObject.config,
+    { apiVersion: "controller.config.cert-manager.io/v1alpha1", kind: "ControllerConfiguration", enableGatewayAPI: true },
+    "HTTP-01 through the Gateway API",
+  );
   const cert = certificate(list);
   assert.is(cert.spec.issuerRef.name, "letsencrypt-production");
   assert.equal([...cert.spec.dnsNames].sort(), ["argocd", "grafana", "locust", "senhas"].map((h) => `${h}.example.com`));
