@@ -1,6 +1,8 @@
 // npx zx scripts/teardown.mts --cluster kind|minikube|oke [--name giropops] [--yes]
-// Deletes the kind cluster or minikube profile; on OKE runs the OpenTofu
-// destroy after an explicit confirmation. Deleting what is gone is fine.
+// Deletes the kind cluster or minikube profile; on OKE, after an explicit
+// confirmation, deletes the load balancers and volumes the cluster made
+// (OpenTofu does not know them), then runs the OpenTofu destroy.
+// Deleting what is gone is fine.
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider } from "./lib/clusters/index.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKube } from "../../scripts/lib/kube.mts";
@@ -10,7 +10,8 @@ import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { harness, REPO, tempHome } from "../lib/cli-harness.mts";
 import { FAKE_CA_SECRET } from "../lib/fake-argocd.mts";
-import { healthyMachine } from "../lib/fake-runner.mts";
+import { healthyMachine, machineRunner, type RecordingRunner } from "../lib/fake-runner.mts";
+import { formatCommand, type RunResult } from "../../scripts/lib/runner.mts";
 
 let kube: FakeKube;
 test.before.each(async () => {
@@ -123,6 +124,71 @@ test("teardown on OKE: refuses without confirmation, destroys after one", async 
   assert.is(await teardown(["--cluster", "oke"], confirmed.deps), 0, confirmed.output());
   assert.ok(confirmed.runner.calls.some((c) => c.startsWith("tofu -chdir=clusters/oke/tofu destroy -input=false -auto-approve -var region=sa-saopaulo-1")));
   assert.match(confirmed.output(), /destroyed OKE cluster giropops/);
+});
+
+/** An OKE workstation whose cluster answers kubectl: one LoadBalancer Service, one bound claim. */
+function okeTeardownRunner(reachable: boolean): RecordingRunner {
+  const inner = machineRunner(healthyMachine({ tofuApplied: true }));
+  return {
+    dryRun: false,
+    calls: inner.calls,
+    async run(command, args, options = {}) {
+      if (command !== "kubectl" || args[0] !== "--kubeconfig") return inner.run(command, args, options);
+      inner.calls.push(formatCommand(command, args.slice(4)));
+      const rest = args.slice(4).join(" ");
+      const reply: RunResult = { code: 0, stdout: "", stderr: "" };
+      if (rest.startsWith("get --raw /readyz") && !reachable) Object.assign(reply, { code: 1, stderr: "Unable to connect to the server: dial tcp: i/o timeout" });
+      else if (rest.startsWith("get services")) reply.stdout = "traefik traefik\n";
+      else if (rest.startsWith("get persistentvolumeclaims")) reply.stdout = "giropops-senhas csi-5e1f\n";
+      return reply;
+    },
+  };
+}
+
+test("teardown on OKE: stops Argo CD, deletes load balancers and volumes (waiting), then destroys", async () => {
+  const root = mkdtempSync(join(tmpdir(), "giropops-oke-"));
+  try {
+    const kubeconfig = join(root, "clusters/oke/giropops.kubeconfig");
+    mkdirSync(join(root, "clusters/oke"), { recursive: true });
+    writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\n");
+    const runner = okeTeardownRunner(true);
+    const h = harness({ env: OKE_ENV, overrides: { root, runner } });
+    assert.is(await teardown(["--cluster", "oke", "--yes"], h.deps), 0, h.output());
+    const steps = runner.calls.filter((c) => c.startsWith("kubectl") || c.includes(" destroy "));
+    assert.equal(steps.slice(0, -1), [
+      "kubectl get --raw /readyz --request-timeout=20s",
+      "kubectl -n argocd scale statefulset argocd-application-controller --replicas=0",
+      "kubectl -n argocd wait --for=delete pod -l app.kubernetes.io/name=argocd-application-controller --timeout=10m",
+      `kubectl get services --all-namespaces -o 'jsonpath={range .items[?(@.spec.type=="LoadBalancer")]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}'`,
+      "kubectl -n traefik delete service traefik --ignore-not-found --wait --timeout=10m",
+      `kubectl get persistentvolumeclaims --all-namespaces -o 'jsonpath={range .items[*]}{.metadata.namespace}{" "}{.spec.volumeName}{"\\n"}{end}'`,
+      "kubectl -n giropops-senhas delete statefulsets,deployments --all --cascade=foreground --wait --timeout=10m",
+      "kubectl -n giropops-senhas delete persistentvolumeclaims --all --wait --timeout=10m",
+      "kubectl wait --for=delete persistentvolume/csi-5e1f --timeout=10m",
+    ]);
+    assert.match(steps.at(-1)!, /^tofu -chdir=clusters\/oke\/tofu destroy /, "destroy comes last");
+    assert.match(h.output(), /destroyed OKE cluster giropops .*deleted 1 load balancer\(s\) and 1 volume claim\(s\) first/);
+    assert.not.ok(existsSync(kubeconfig), "its kubeconfig goes with it");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("teardown on OKE: an unreachable cluster is noted, nothing deleted through it, destroy still runs", async () => {
+  const root = mkdtempSync(join(tmpdir(), "giropops-oke-"));
+  try {
+    mkdirSync(join(root, "clusters/oke"), { recursive: true });
+    writeFileSync(join(root, "clusters/oke/giropops.kubeconfig"), "apiVersion: v1\nkind: Config\n");
+    const runner = okeTeardownRunner(false);
+    const h = harness({ env: OKE_ENV, overrides: { root, runner } });
+    assert.is(await teardown(["--cluster", "oke", "--yes"], h.deps), 0, h.output());
+    assert.not.ok(runner.calls.some((c) => / (scale|delete) /.test(c) && c.startsWith("kubectl")));
+    assert.ok(runner.calls.some((c) => c.includes(" destroy ")));
+    assert.match(h.output(), /Cannot reach OKE cluster giropops .*Network load balancers.*Block volumes/);
+    assert.match(h.output(), /cluster unreachable: skipped deleting load balancers and volumes/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test("teardown --dry-run prints the delete and runs it not", async () => {

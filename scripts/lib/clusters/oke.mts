@@ -74,6 +74,51 @@ async function writeKubeconfig(context: ClusterContext, id: string): Promise<voi
   await runner.run("kubectl", ["config", "rename-context", written ?? "<context written by oci>", contextName(config), "--kubeconfig", file]);
 }
 
+const DRAIN_TIMEOUT = "10m";
+const CONSOLE_FIX = "delete what is left in the OCI console (Networking → Load balancers → Network load balancers; Storage → Block volumes), then re-run teardown";
+
+/**
+ * What `tofu destroy` cannot remove: the network load balancer the cloud
+ * controller made for each LoadBalancer Service, and the block volume behind
+ * each PVC. Both live in our subnet, so destroy would leave them billing and
+ * then fail on the subnet. Argo CD is stopped first so it recreates nothing.
+ * Returns a note for the step line.
+ */
+async function drainCloudResources(context: ClusterContext, id: string): Promise<string> {
+  const { config, root, runner, ui } = context;
+  const target = oke.target(config, root);
+  if (!existsSync(target.kubeconfigPath ?? "")) await writeKubeconfig(context, id).catch(() => undefined);
+  const run = (args: string[], options: { readOnly?: boolean; check?: boolean } = {}) =>
+    runner.run("kubectl", ["--kubeconfig", target.kubeconfigPath ?? "", "--context", target.context, ...args], { cwd: root, fix: CONSOLE_FIX, ...options });
+  const reachable = existsSync(target.kubeconfigPath ?? "") && (await run(["get", "--raw", "/readyz", "--request-timeout=20s"], { readOnly: true, check: false })).code === 0;
+  if (!reachable) {
+    ui.warn(`Cannot reach ${oke.label(config)}: load balancers and block volumes are not deleted first; if "tofu destroy" stops on the subnet or VCN, ${CONSOLE_FIX}.`);
+    return "cluster unreachable: skipped deleting load balancers and volumes";
+  }
+  // Without the application controller nothing syncs the Services and PVCs back.
+  await run(["-n", "argocd", "scale", "statefulset", "argocd-application-controller", "--replicas=0"], { check: false });
+  await run(["-n", "argocd", "wait", "--for=delete", "pod", "-l", "app.kubernetes.io/name=argocd-application-controller", `--timeout=${DRAIN_TIMEOUT}`], { check: false });
+
+  const rows = async (args: string[]) => (await run(args, { readOnly: true })).stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  const services = await rows(["get", "services", "--all-namespaces", "-o", `jsonpath={range .items[?(@.spec.type=="LoadBalancer")]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}`]);
+  // --wait returns once the cloud controller has deleted the load balancer (its finalizer).
+  for (const row of services) {
+    const [namespace = "", name = ""] = row.split(" ");
+    await run(["-n", namespace, "delete", "service", name, "--ignore-not-found", "--wait", `--timeout=${DRAIN_TIMEOUT}`]);
+  }
+  const claims = await rows(["get", "persistentvolumeclaims", "--all-namespaces", "-o", `jsonpath={range .items[*]}{.metadata.namespace}{" "}{.spec.volumeName}{"\\n"}{end}`]);
+  const namespaces = [...new Set(claims.map((row) => row.split(" ")[0] ?? ""))];
+  const volumes = claims.map((row) => row.split(" ")[1]).filter((name): name is string => Boolean(name));
+  for (const namespace of namespaces) {
+    // A claim in use is only deleted after its pods: remove the workloads (and their pods) first.
+    await run(["-n", namespace, "delete", "statefulsets,deployments", "--all", "--cascade=foreground", "--wait", `--timeout=${DRAIN_TIMEOUT}`]);
+    await run(["-n", namespace, "delete", "persistentvolumeclaims", "--all", "--wait", `--timeout=${DRAIN_TIMEOUT}`]);
+  }
+  // The CSI driver deletes the block volume when the PersistentVolume goes (reclaim policy Delete).
+  if (volumes.length > 0) await run(["wait", "--for=delete", ...volumes.map((v) => `persistentvolume/${v}`), `--timeout=${DRAIN_TIMEOUT}`]);
+  return `${runner.dryRun ? "would delete" : "deleted"} ${services.length} load balancer(s) and ${claims.length} volume claim(s) first`;
+}
+
 export const oke: ClusterProvider = {
   kind: "oke",
   label: (config) => `OKE cluster ${config.clusterName} (${config.ociRegion ?? "no region"})`,
@@ -105,11 +150,13 @@ export const oke: ClusterProvider = {
   },
   async remove(context) {
     const { ui, yes, config, root } = context;
-    if (!(await oke.exists(context))) return `no ${oke.label(config)} in the OpenTofu state`;
+    const id = await clusterId(context);
+    if (!id) return `no ${oke.label(config)} in the OpenTofu state`;
     const go = yes || (await ui.confirm(`Destroy ${oke.label(config)} and its network? This cannot be undone.`, "re-run with --yes to destroy without a prompt"));
     if (!go) throw new UserError("teardown cancelled: nothing was deleted");
+    const drained = await drainCloudResources(context, id);
     await tofu(context, ["destroy", "-input=false", "-auto-approve", ...tofuVars(config)], { echo: true });
     if (!context.runner.dryRun) rmSync(join(root, kubeconfigFile(config)), { force: true });
-    return `${context.runner.dryRun ? "would destroy" : "destroyed"} ${oke.label(config)}`;
+    return `${context.runner.dryRun ? "would destroy" : "destroyed"} ${oke.label(config)} (${drained})`;
   },
 };
