@@ -59,6 +59,15 @@ test("oke requires its region, compartment and domain", () => {
   assert.match(message, /PLATFORM_DOMAIN is required/);
 });
 
+test("a command that never reads the domain (teardown) does not require it; the other problems still come at once", () => {
+  const message = problemsOf(() => loadConfig({ env: { CLUSTER: "oke" }, unused: ["domain"] }));
+  assert.match(message, /OCI_REGION is required for --cluster oke\n\s+- OCI_COMPARTMENT_OCID is required/);
+  assert.not.match(message, /PLATFORM_DOMAIN/);
+  const config = loadConfig({ env: { CLUSTER: "oke", OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaa" }, unused: ["domain"] });
+  assert.is(config.domain, undefined);
+  assert.match(problemsOf(() => loadConfig({ env: { CLUSTER: "oke", PLATFORM_DOMAIN: "Not A Domain" }, unused: ["domain"] })), /PLATFORM_DOMAIN="Not A Domain" must be a DNS name/, "a bad value is still reported");
+});
+
 test("git URLs in https and ssh forms are accepted", () => {
   for (const url of ["https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@github.com/o/r"]) {
     assert.is(loadConfig({ env: { GIT_REPO_URL: url } }).gitRepoUrl, url);

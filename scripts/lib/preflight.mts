@@ -127,6 +127,35 @@ export function checkOciConfig(env: Record<string, string | undefined>, profile:
   return [];
 }
 
+export const OKE_DOMAIN_FILE = "clusters/oke/patches/domain.yaml";
+
+/** The domains of the published hostnames (argocd.<domain>, …) in OKE's domain.yaml, comments left out. */
+export function okeManifestDomains(text: string): string[] {
+  const code = text.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
+  const hosts = code.matchAll(/\b(?:argocd|grafana|senhas|locust)\.((?:[a-z0-9-]+\.)+[a-z0-9-]+)/g);
+  return [...new Set([...hosts].map((match) => match[1]!))].sort();
+}
+
+/**
+ * On OKE the manifests take their hostnames from domain.yaml (what Argo CD
+ * deploys from git) while status and verify use PLATFORM_DOMAIN: they must agree.
+ */
+export function checkOkeDomain(root: string, domain: string | undefined): Problem[] {
+  if (!domain) return []; // reported by the configuration
+  const path = join(root, OKE_DOMAIN_FILE);
+  if (!existsSync(path)) return [{ message: `${OKE_DOMAIN_FILE} is missing (it sets the OKE hostnames)`, fix: "restore it from git: git checkout -- " + OKE_DOMAIN_FILE }];
+  const found = okeManifestDomains(readFileSync(path, "utf8"));
+  if (found.length === 1 && found[0] === domain) return [];
+  if (found.length !== 1) {
+    return [{ message: `${OKE_DOMAIN_FILE} publishes ${found.length ? `several domains (${found.join(", ")})` : "no argocd/grafana/senhas/locust hostnames"}, but PLATFORM_DOMAIN is ${domain}`, fix: `make every hostname in ${OKE_DOMAIN_FILE} end in .${domain}, commit and push` }];
+  }
+  const from = found[0]!;
+  return [{
+    message: `${OKE_DOMAIN_FILE} publishes *.${from}, but PLATFORM_DOMAIN is ${domain}`,
+    fix: `edit ${OKE_DOMAIN_FILE} (sed -i 's/${from.replaceAll(".", "\\.")}/${domain}/g' ${OKE_DOMAIN_FILE}), commit and push; or set PLATFORM_DOMAIN=${from}`,
+  }];
+}
+
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { runner } = input;
   const report: PreflightReport = { problems: [], warnings: [], passed: [], skipped: [] };
@@ -141,6 +170,11 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     if (docker.length === 0 && input.tools.includes("docker")) report.passed.push("docker daemon running with enough CPUs and memory");
   }
   if (input.tools.includes("oci")) report.problems.push(...checkOciConfig(input.env, input.config.ociProfile));
+  if (input.config.cluster === "oke") {
+    const domain = checkOkeDomain(input.root, input.config.domain);
+    report.problems.push(...domain);
+    if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} publishes *.${input.config.domain}`);
+  }
   const ports = await checkPorts(input.hostPorts);
   report.problems.push(...ports);
   if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);

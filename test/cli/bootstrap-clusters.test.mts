@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrap } from "../../scripts/bootstrap.mts";
+import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
@@ -16,6 +17,10 @@ test.before.each(async () => {
   root = mkdtempSync(join(tmpdir(), "giropops-root-"));
   cpSync(FIXTURE_ROOT, root, { recursive: true, dereference: true });
   mkdirSync(join(root, "clusters/oke/tofu"), { recursive: true });
+  // OKE's hostnames set to PLATFORM_DOMAIN as its README says (preflight compares them).
+  mkdirSync(join(root, "clusters/oke/patches"), { recursive: true });
+  const domains = readFileSync(join(REPO_ROOT, "clusters/oke/patches/domain.yaml"), "utf8").replaceAll("example.com", OKE_ENV.PLATFORM_DOMAIN!);
+  writeFileSync(join(root, "clusters/oke/patches/domain.yaml"), domains);
   writeFileSync(join(root, "oci-config"), "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\nregion=sa-saopaulo-1\n");
   OKE_ENV.OCI_CLI_CONFIG_FILE = join(root, "oci-config");
 });

@@ -1,12 +1,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:net";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { UserError } from "../../scripts/lib/errors.mts";
-import { compareVersions, portInUse } from "../../scripts/lib/preflight.mts";
+import { OKE_DOMAIN_FILE, checkOkeDomain, compareVersions, okeManifestDomains, portInUse } from "../../scripts/lib/preflight.mts";
+import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { harness, REPO } from "../lib/cli-harness.mts";
 import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
 
@@ -187,6 +188,34 @@ test("versions compare numerically", () => {
   assert.ok(compareVersions("0.30.0", "0.4.0") > 0);
   assert.ok(compareVersions("1.9.9", "1.10.0") < 0);
   assert.is(compareVersions("3.71.0", "3.71.0"), 0);
+});
+
+test("OKE: the domain in clusters/oke/patches/domain.yaml must be PLATFORM_DOMAIN, or bootstrap stops before creating anything", async () => {
+  const shipped = readFileSync(join(REPO_ROOT, OKE_DOMAIN_FILE), "utf8");
+  assert.equal(okeManifestDomains(shipped), ["example.com"], "the comment's sed example is not a hostname");
+  const root = mkdtempSync(join(tmpdir(), "giropops-domain-"));
+  try {
+    mkdirSync(join(root, "clusters/oke/patches"), { recursive: true });
+    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped);
+    const oci = join(root, "oci-config");
+    writeFileSync(oci, "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\n");
+    const env = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest", PLATFORM_DOMAIN: "giropops.dev", OCI_CLI_CONFIG_FILE: oci };
+    const { code, out, calls } = await run(healthyMachine(), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
+    assert.is(code, 1, out);
+    assert.match(out, /clusters\/oke\/patches\/domain\.yaml publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
+    assert.match(out, /fix: edit clusters\/oke\/patches\/domain\.yaml \(sed -i 's\/example\\\.com\/giropops\.dev\/g' clusters\/oke\/patches\/domain\.yaml\), commit and push; or set PLATFORM_DOMAIN=example\.com/);
+    assertStoppedBeforeChanging(calls);
+    assert.not.ok(calls.some((c) => c.includes(" init ")), "no OpenTofu at all");
+
+    // after the sed the fix names, the two agree
+    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replaceAll("example.com", "giropops.dev"));
+    assert.equal(checkOkeDomain(root, "giropops.dev"), []);
+    // half-edited: several domains
+    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replace("senhas.example.com", "senhas.giropops.dev"));
+    assert.match(checkOkeDomain(root, "giropops.dev")[0]!.message, /several domains \(example\.com, giropops\.dev\)/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -106,7 +106,19 @@ test("teardown: deletes the minikube profile by name", async () => {
   assert.ok(h.runner.calls.includes("minikube delete --profile=demo"));
 });
 
-const OKE_ENV = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest", PLATFORM_DOMAIN: "example.com" };
+// No PLATFORM_DOMAIN: teardown never reads it.
+const OKE_ENV = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest" };
+
+test("teardown on OKE needs no PLATFORM_DOMAIN (status does), and reports its own missing settings at once", async () => {
+  const machine = healthyMachine({ tofuApplied: true });
+  const missing = harness({ machine, env: {} });
+  assert.is(await teardown(["--cluster", "oke", "--yes", "--dry-run"], missing.deps), 1);
+  assert.match(missing.output(), /OCI_REGION is required for --cluster oke[\s\S]*OCI_COMPARTMENT_OCID is required/);
+  assert.not.match(missing.output(), /PLATFORM_DOMAIN/);
+  const s = harness({ machine, env: OKE_ENV });
+  assert.is(await status(["--cluster", "oke"], s.deps), 1);
+  assert.match(s.output(), /PLATFORM_DOMAIN is required for --cluster oke/);
+});
 
 test("teardown on OKE: refuses without confirmation, destroys after one", async () => {
   const machine = healthyMachine({ tofuApplied: true });
