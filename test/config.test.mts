@@ -1,9 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../scripts/lib/config.mts";
+import { parseAllDocuments } from "yaml";
+import { OKE_FREE_TIER, loadConfig } from "../scripts/lib/config.mts";
+import { renderCluster } from "./lib/render.mts";
+import { cpuMilli } from "./validate/validate.mts";
 import { UserError } from "../scripts/lib/errors.mts";
 
 function envFile(text: string): string {
@@ -66,6 +69,82 @@ test("a command that never reads the domain (teardown) does not require it; the 
   const config = loadConfig({ env: { CLUSTER: "oke", OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaa" }, unused: ["domain"] });
   assert.is(config.domain, undefined);
   assert.match(problemsOf(() => loadConfig({ env: { CLUSTER: "oke", PLATFORM_DOMAIN: "Not A Domain" }, unused: ["domain"] })), /PLATFORM_DOMAIN="Not A Domain" must be a DNS name/, "a bad value is still reported");
+});
+
+// How many running containers each `resources.requests` block in chart values
+// stands for on OKE: a number, "node" (a DaemonSet: one per node), or the path
+// of the replicas value (absent = 1). Jobs and init containers count 0 (an init
+// container's request is below its pod's). A new block must be classified here.
+const CHART_BLOCKS: Record<string, number | "node" | string> = {
+  "cert-manager": 1,
+  "cert-manager.cainjector": 1,
+  "cert-manager.webhook": 1,
+  "cert-manager.startupapicheck": 0,
+  falco: "node",
+  "falco.falcoctl.artifact.follow": "node",
+  "falco.falcoctl.artifact.install": 0,
+  "falco.falcosidekick": "falco.falcosidekick.replicaCount",
+  "kyverno.admissionController.container": "kyverno.admissionController.replicas",
+  "kyverno.admissionController.initContainer": 0,
+  "kyverno.backgroundController": "kyverno.backgroundController.replicas",
+  "kyverno.cleanupController": "kyverno.cleanupController.replicas",
+  "kyverno.reportsController": "kyverno.reportsController.replicas",
+  "metrics-server": 1,
+  "monitoring.alertmanager.alertmanagerSpec": 1,
+  "monitoring.grafana": 1,
+  // the dashboards and datasources sidecars
+  "monitoring.grafana.sidecar": 2,
+  "monitoring.kube-state-metrics": 1,
+  "monitoring.prometheus.prometheusSpec": 1,
+  "monitoring.prometheus-node-exporter": "node",
+  "monitoring.prometheusOperator": 1,
+  // the config reloader in the Prometheus and Alertmanager pods
+  "monitoring.prometheusOperator.prometheusConfigReloader": 2,
+  "sealed-secrets": 1,
+  "traefik": "traefik.deployment.replicas",
+};
+
+/** The most CPU the platform may request on OKE: 2 × 1 OCPU nodes leave ~0.85 CPU allocatable each, and OKE's own pods need the rest (clusters/oke/README.md). */
+const OKE_CPU_REQUESTS_MILLI = 1400;
+
+test("OKE: the platform's CPU requests, replicas and DaemonSets counted, fit the Always Free node pool", () => {
+  const config = loadConfig({ env: { CLUSTER: "oke", OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaa", PLATFORM_DOMAIN: "example.com" } });
+  assert.is(config.okeNodeCount * config.okeNodeOcpus, OKE_FREE_TIER.ocpus, "the default pool is the whole 2-OCPU allowance");
+  const nodes = config.okeNodeCount;
+  const counted: string[] = [];
+  let total = 0;
+  const add = (label: string, milli: number, copies: number) => {
+    total += milli * copies;
+    counted.push(`${label} ${milli}m x${copies}`);
+  };
+  const oke = renderCluster("oke");
+  const at = (values: unknown, path: string[]) => path.reduce<any>((v, key) => v?.[key], values);
+  for (const { object: app } of oke.root) {
+    if (app.kind !== "Application" || !app.spec?.source?.chart) continue;
+    const values = app.spec.source.helm?.valuesObject ?? {};
+    const walk = (v: any, path: string[]) => {
+      if (!v || typeof v !== "object" || Array.isArray(v)) return;
+      if (v.resources?.requests) {
+        const block = [app.metadata.name, ...path].join(".");
+        const rule = CHART_BLOCKS[block];
+        assert.ok(rule !== undefined, `classify ${block} in CHART_BLOCKS (how many containers run it)`);
+        const copies = typeof rule === "number" ? rule : rule === "node" ? nodes : Number(at(values, rule!.split(".").slice(1)) ?? 1);
+        add(block, cpuMilli(v.resources.requests.cpu), copies);
+      }
+      for (const [key, child] of Object.entries(v)) if (key !== "resources") walk(child, [...path, key]);
+    };
+    walk(values, []);
+  }
+  // What the repository's own manifests run, and Argo CD (installed from upstream, sized by our patch).
+  const argocd = parseAllDocuments(readFileSync(join(import.meta.dirname, "../gitops/argocd/patches/resources.yaml"), "utf8")).map((d) => d.toJS());
+  for (const o of [...oke.all.map((r) => r.object), ...argocd]) {
+    if (!["Deployment", "StatefulSet", "DaemonSet"].includes(o?.kind)) continue;
+    const copies = o.kind === "DaemonSet" ? nodes : Number(o.spec?.replicas ?? 1);
+    const cpu = (o.spec?.template?.spec?.containers ?? []).reduce((sum: number, c: any) => sum + cpuMilli(c.resources?.requests?.cpu), 0);
+    add(`${o.kind}/${o.metadata.name}`, cpu, copies);
+  }
+  assert.ok(counted.some((c) => c.startsWith("Deployment/argocd-server")), "Argo CD counted");
+  assert.ok(total <= OKE_CPU_REQUESTS_MILLI, `OKE requests ${total}m CPU > ${OKE_CPU_REQUESTS_MILLI}m:\n  ${counted.join("\n  ")}`);
 });
 
 test("git URLs in https and ssh forms are accepted", () => {
