@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { OKE_FREE_TIER, loadConfig } from "../scripts/lib/config.mts";
 import { renderCluster } from "./lib/render.mts";
+import { tofuVars } from "../scripts/lib/clusters/oke.mts";
 import { cpuMilli } from "./validate/validate.mts";
 import { UserError } from "../scripts/lib/errors.mts";
 
@@ -145,6 +146,22 @@ test("OKE: the platform's CPU requests, replicas and DaemonSets counted, fit the
   }
   assert.ok(counted.some((c) => c.startsWith("Deployment/argocd-server")), "Argo CD counted");
   assert.ok(total <= OKE_CPU_REQUESTS_MILLI, `OKE requests ${total}m CPU > ${OKE_CPU_REQUESTS_MILLI}m:\n  ${counted.join("\n  ")}`);
+});
+
+test(".env.example says what an empty OCI_TENANCY_OCID does: OpenTofu uses the compartment (nothing reads ~/.oci/config for it)", () => {
+  const lines = readFileSync(join(import.meta.dirname, "../.env.example"), "utf8").split("\n");
+  const at = lines.indexOf("# OCI_TENANCY_OCID=");
+  let start = at;
+  while (start > 0 && !/^# [A-Z_]+=/.test(lines[start - 1]!) && lines[start - 1]!.startsWith("#")) start--;
+  const comment = lines.slice(start, at).join(" ");
+  assert.not.match(comment, /\.oci\/config/);
+  assert.match(comment, /OCI_COMPARTMENT_OCID/);
+  // …which is what the code does: no -var when unset, and the module falls back to the compartment.
+  const env = { CLUSTER: "oke", OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaa", PLATFORM_DOMAIN: "example.com" };
+  assert.not.ok(tofuVars(loadConfig({ env })).some((v) => v.startsWith("tenancy_ocid=")));
+  assert.ok(tofuVars(loadConfig({ env: { ...env, OCI_TENANCY_OCID: "ocid1.tenancy.oc1..aaaa" } })).includes("tenancy_ocid=ocid1.tenancy.oc1..aaaa"));
+  const tf = readFileSync(join(import.meta.dirname, "../clusters/oke/tofu/cluster.tf"), "utf8");
+  assert.match(tf, /coalesce\(var\.tenancy_ocid, var\.compartment_ocid\)/);
 });
 
 test("git URLs in https and ssh forms are accepted", () => {
