@@ -59,6 +59,11 @@ export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" |
   const list = endpoints(config, target);
   ui.line(table(["", "URL"], list.map((e) => [e.name, e.url])));
   for (const e of list.filter((e) => e.portForward)) ui.line(`${e.name} is not public: run ${e.portForward}, then open ${e.url}`);
+  if (config.cluster === "oke") {
+    // The cloud controller gives the Traefik Service a network load balancer; DNS is ours to point.
+    const address = kubectl(target, "-n", "traefik", "get", "svc", "traefik", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}");
+    ui.line(`DNS: point ${list.filter((e) => !e.portForward).map((e) => `${e.host}.${config.domain}`).join(", ")} (or *.${config.domain}) at the load balancer's address: ${address}`);
+  }
   if (usesLocalCa(config.cluster)) {
     const ca = localCaPath(options.home ?? homedir(), config);
     ui.line(`Certificates come from this cluster's local CA: trust ${ca} (README: "Trusting the local CA"), or curl --cacert ${ca} ${list[0]!.url}`);

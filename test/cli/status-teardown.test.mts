@@ -8,7 +8,7 @@ import { status } from "../../scripts/status.mts";
 import { teardown } from "../../scripts/teardown.mts";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
-import { harness, REPO, tempHome } from "../lib/cli-harness.mts";
+import { FIXTURE_ROOT as REPO_FIXTURE_ROOT, harness, REPO, tempHome } from "../lib/cli-harness.mts";
 import { FAKE_CA_SECRET } from "../lib/fake-argocd.mts";
 import { healthyMachine, machineRunner, type RecordingRunner } from "../lib/fake-runner.mts";
 import { formatCommand, type RunResult } from "../../scripts/lib/runner.mts";
@@ -43,10 +43,32 @@ test("status: a table of Applications, the URLs and the login commands (never a 
   const out = h.output();
   assert.match(out, /NAME\s+SYNC\s+HEALTH\s+REVISION\nroot\s+Synced\s+Healthy\s+0123456\ngateway\s+Synced\s+Healthy\s+0123456\nmonitoring\s+OutOfSync\s+Progressing\s+0123456/);
   for (const host of ["argocd", "grafana", "prometheus", "alertmanager", "senhas", "locust"]) assert.match(out, new RegExp(`https://${host}\\.localhost`));
+  assert.not.match(out, /DNS: point/, "kind needs no DNS: *.localhost is this machine");
   assert.match(out, /Argo CD: user admin, password: kubectl --context kind-giropops -n argocd get secret argocd-initial-admin-secret -o jsonpath=\{\.data\.password\} \| base64 -d/);
   assert.match(out, /Grafana: user admin, password: kubectl --context kind-giropops -n monitoring get secret grafana-admin -o jsonpath=\{\.data\.admin-password\} \| base64 -d/);
   assert.not.ok(out.includes("s3cr3t-value-xyz"));
   assert.equal(kube.requests.filter((r) => r.method !== "GET"), [], "status only reads");
+});
+
+test("status on OKE: the command that prints the load balancer's address to point DNS at", async () => {
+  const oke = await startFakeKube({ context: "oke-giropops" });
+  try {
+    const crd = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "applications.argoproj.io" }, spec: { group: "argoproj.io", names: { kind: "Application", plural: "applications" }, scope: "Namespaced", versions: [{ name: "v1alpha1" }] } };
+    oke.put(crd);
+    const env = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest", PLATFORM_DOMAIN: "giropops.example.com" };
+    const h = harness({ env, overrides: { kube: (target) => createKube({ ...target, kubeconfigPath: oke.kubeconfigPath }) } });
+    assert.is(await status(["--cluster", "oke"], h.deps), 0, h.output());
+    const kubeconfig = join(REPO_FIXTURE_ROOT, "clusters/oke/giropops.kubeconfig");
+    const line = h.output().split("\n").find((l) => l.startsWith("DNS: "));
+    assert.is(
+      line,
+      "DNS: point argocd.giropops.example.com, grafana.giropops.example.com, senhas.giropops.example.com, locust.giropops.example.com (or *.giropops.example.com) " +
+        `at the load balancer's address: kubectl --kubeconfig ${kubeconfig} --context oke-giropops -n traefik get svc traefik -o 'jsonpath={.status.loadBalancer.ingress[0].ip}'`,
+    );
+    assert.equal(oke.requests.filter((r) => r.method !== "GET"), [], "status only reads");
+  } finally {
+    await oke.close();
+  }
 });
 
 test("status and bootstrap end with the same summary (shared code)", async () => {
