@@ -3,8 +3,7 @@
 // confirmation, deletes the load balancers and volumes the cluster made
 // (OpenTofu does not know them), then runs the OpenTofu destroy.
 // Deleting what is gone is fine.
-import { COMMON_FLAGS, EXIT, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
-import { loadConfig } from "./lib/config.mts";
+import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider } from "./lib/clusters/index.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
 
@@ -23,9 +22,8 @@ export const TEARDOWN: CommandSpec = {
 
 export async function teardown(argv: string[], deps: Deps): Promise<number> {
   return runCommand(TEARDOWN, argv, deps, async ({ ui, runner, parsed }) => {
-    // Like configFromFlags, but PLATFORM_DOMAIN is not required: nothing here uses it.
-    const flag = (name: "cluster" | "name") => (typeof parsed.values[name] === "string" ? { flag: `--${name}`, value: parsed.values[name] } : undefined);
-    const config = loadConfig({ envFile: deps.envFile, env: deps.env, flags: { cluster: flag("cluster"), clusterName: flag("name") }, unused: ["domain"] });
+    // PLATFORM_DOMAIN is not required: nothing here uses it.
+    const config = configFromFlags(TEARDOWN, parsed, deps, ["domain"]);
     const provider = clusterProvider(config.cluster);
     const context = { config, runner, ui, root: deps.root, yes: parsed.values.yes === true };
     await ui.step(`Delete ${provider.label(config)}`, async (step) => step.done(await provider.remove(context)));

@@ -72,14 +72,19 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
   }
 }
 
-/** Config from .env, the environment and the flags that name a setting. */
-export function configFromFlags(spec: CommandSpec, parsed: ParsedFlags, deps: Pick<Deps, "env" | "envFile">): Config {
+/** Config from .env, the environment and the flags that name a setting; `unused` settings are not required. */
+export function configFromFlags(
+  spec: CommandSpec,
+  parsed: ParsedFlags,
+  deps: Pick<Deps, "env" | "envFile">,
+  unused: readonly (keyof Config)[] = [],
+): Config {
   const flags: NonNullable<Parameters<typeof loadConfig>[0]>["flags"] = {};
   for (const [name, flag] of Object.entries(spec.flags)) {
     const value = parsed.values[name];
     if (flag.setting && typeof value === "string") flags[flag.setting] = { flag: `--${name}`, value };
   }
-  return loadConfig({ envFile: deps.envFile, env: deps.env, flags });
+  return loadConfig({ envFile: deps.envFile, env: deps.env, flags, unused });
 }
 
 /** Everything a command touches outside itself; tests replace any of it. */
