@@ -69,6 +69,12 @@ test("not enough CPUs or memory for the platform", async () => {
   assert.match(out, /Docker offers 4\.0 GiB of memory; the platform needs 6 GiB/);
 });
 
+test("Docker set to the documented 6 GiB passes, though it reports a little less", async () => {
+  const { out } = await run(healthyMachine({ dockerMemoryGiB: 5.8 }));
+  assert.match(out, /✔ Preflight: \d+ checks passed/);
+  assert.not.match(out, /GiB of memory/);
+});
+
 test("a busy host port is reported with how to find who holds it", async () => {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
