@@ -124,7 +124,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
 
     const outcome = await ui
       .step("Applications", async (step) => {
-        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs, onProgress: step.update });
+        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, onProgress: step.update });
         if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy after ${config.timeoutSeconds}s`, result.items);
         step.done("all Synced and Healthy");
         return result;

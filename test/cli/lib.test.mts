@@ -11,6 +11,7 @@ import { applyOrder, createKube, kubectl, parseManifests, type KubeObject } from
 import { createRunner, dryRunner, formatCommand } from "../../scripts/lib/runner.mts";
 import { createUi, table } from "../../scripts/lib/ui.mts";
 import { UserError } from "../../scripts/lib/errors.mts";
+import { clusterProvider } from "../../scripts/lib/clusters/index.mts";
 import { startFakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { harness, REPO } from "../lib/cli-harness.mts";
@@ -66,6 +67,12 @@ test("the root Application passes the repository and revision to every child and
   const plain = rootApplication({ cluster: "kind" });
   assert.is(plain.spec.source.repoURL, PLACEHOLDER_SOURCE.repoURL);
   assert.is(plain.spec.source.targetRevision, "main");
+});
+
+test("on OKE bootstrap tolerates a Degraded app longer: the Gateway waits for Let's Encrypt, which waits for DNS", () => {
+  const oke = clusterProvider("oke").degradedGraceMs ?? 0;
+  assert.ok(oke >= 10 * 60_000, `OKE grace ${oke} ms`);
+  assert.is(clusterProvider("kind").degradedGraceMs, undefined, "kind keeps the 3-minute default");
 });
 
 test("repository URLs in every spelling compare equal; GitHub ones give owner/repo", () => {

@@ -124,6 +124,9 @@ export const oke: ClusterProvider = {
   label: (config) => `OKE cluster ${config.clusterName} (${config.ociRegion ?? "no region"})`,
   tools: ["tofu", "oci", "kubectl"],
   hostPorts: () => [],
+  // The Gateway is Degraded until Let's Encrypt issues its certificate, which
+  // (HTTP-01) waits for your DNS to point at the new load balancer.
+  degradedGraceMs: 15 * 60_000,
   target: (config, root) => ({ context: contextName(config), kubeconfigPath: join(root, kubeconfigFile(config)) }),
   async exists(context) {
     return (await clusterId(context)) !== undefined;

@@ -24,6 +24,11 @@ export type ClusterProvider = {
   tools: ToolName[];
   /** Runs on the local Docker engine (daemon, CPUs and memory are checked). */
   docker?: { cpus: number; memoryMiB: number };
+  /**
+   * How long an Application may stay Degraded before bootstrap gives up
+   * (default 3 minutes: pods crash-loop briefly while they start).
+   */
+  degradedGraceMs?: number;
   /** Host ports the cluster publishes, checked free before it is created. */
   hostPorts(root: string): number[];
   /** The kubeconfig context (and file) every Kubernetes call uses. */
