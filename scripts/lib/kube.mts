@@ -55,10 +55,15 @@ export type Kube = {
 
 export type KubeFactory = (target: KubeTarget) => Kube;
 
+/** kubectl's arguments for `args` against the target's kubeconfig and context. */
+export function kubectlArgs(target: KubeTarget, ...args: string[]): string[] {
+  const where = target.kubeconfigPath ? ["--kubeconfig", target.kubeconfigPath] : [];
+  return [...where, "--context", target.context, ...args];
+}
+
 /** A kubectl command line for humans to run against the same cluster. */
 export function kubectl(target: KubeTarget, ...args: string[]): string {
-  const where = target.kubeconfigPath ? ["--kubeconfig", target.kubeconfigPath] : [];
-  return formatCommand("kubectl", [...where, "--context", target.context, ...args]);
+  return formatCommand("kubectl", kubectlArgs(target, ...args));
 }
 
 /** Every object in a multi-document YAML stream (Lists flattened, empty documents dropped). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { Config } from "../config.mts";
 import { UserError } from "../errors.mts";
+import { kubectlArgs } from "../kube.mts";
 import type { ClusterContext, ClusterProvider } from "./types.mts";
 
 export const TOFU_DIR = "clusters/oke/tofu";
@@ -89,7 +90,7 @@ async function drainCloudResources(context: ClusterContext, id: string): Promise
   const target = oke.target(config, root);
   if (!existsSync(target.kubeconfigPath ?? "")) await writeKubeconfig(context, id).catch(() => undefined);
   const run = (args: string[], options: { readOnly?: boolean; check?: boolean } = {}) =>
-    runner.run("kubectl", ["--kubeconfig", target.kubeconfigPath ?? "", "--context", target.context, ...args], { cwd: root, fix: CONSOLE_FIX, ...options });
+    runner.run("kubectl", kubectlArgs(target, ...args), { cwd: root, fix: CONSOLE_FIX, ...options });
   const reachable = existsSync(target.kubeconfigPath ?? "") && (await run(["get", "--raw", "/readyz", "--request-timeout=20s"], { readOnly: true, check: false })).code === 0;
   if (!reachable) {
     ui.warn(`Cannot reach ${oke.label(config)}: load balancers and block volumes are not deleted first; if "tofu destroy" stops on the subnet or VCN, ${CONSOLE_FIX}.`);
