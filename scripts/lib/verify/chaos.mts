@@ -8,7 +8,7 @@
 // The judges are pure (chaos-report.mts); this module only drives the cluster.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseManifests } from "../kube.mts";
 import { durabilityBound, parseRedisConf, redisPersistence } from "./chaos-redis.mts";
 import {
   availabilityReport,
@@ -53,7 +53,7 @@ type Pod = { uid: string; name: string; ready: boolean; terminating: boolean };
 export async function renderExperiment(ctx: VerifyContext, name: string): Promise<Obj> {
   const dir = join(ctx.repoRoot, EXPERIMENTS_DIR, name);
   const result = await ctx.runner.run("kubectl", ["kustomize", dir], { readOnly: true, fix: `check ${EXPERIMENTS_DIR}/${name}/kustomization.yaml` });
-  const objects = parseAllDocuments(result.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  const objects: Obj[] = parseManifests(result.stdout);
   const [experiment] = objects;
   if (objects.length !== 1 || !experiment || !PLURALS[experiment.kind]) throw new Error(`${EXPERIMENTS_DIR}/${name} must render exactly one Chaos Mesh object`);
   return experiment;
