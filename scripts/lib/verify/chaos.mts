@@ -19,13 +19,11 @@ import {
   sloVerdict,
 } from "./chaos-report.mts";
 import { APP_NAMESPACE, getJson, resultOf, statusMessage, type CheckResult, type Verdict, type VerifyContext } from "./checks.mts";
-import { CSV_MARKER, jobFromCronJob } from "./locust.mts";
+import { CSV_MARKER, createJob, deleteJob, jobFromCronJob, jobLog, jobPods, readCronJob, readJob } from "./locust.mts";
 
 export const CHAOS_NAMESPACE = "chaos-mesh";
 const CHAOS_API = "/apis/chaos-mesh.org/v1alpha1";
 export const EXPERIMENTS_DIR = "gitops/chaos/experiments";
-const LOCUST_NAMESPACE = "locust";
-const LOCUST_CRONJOB = "locust-headless";
 export const FAILURES_MARKER = "--- verify: locust failures csv ---";
 const PLURALS: Record<string, string> = { Schedule: "schedules", PodChaos: "podchaos", NetworkChaos: "networkchaos" };
 
@@ -126,20 +124,18 @@ export function splitLocustLog(log: string): { statsCsv: string; failuresCsv: st
 }
 
 async function startLocust(ctx: VerifyContext, seconds: number, tag: string): Promise<LocustHandle> {
-  const cronJob = await getJson<Obj>(ctx.kube, `/apis/batch/v1/namespaces/${LOCUST_NAMESPACE}/cronjobs/${LOCUST_CRONJOB}`);
+  const cronJob = await readCronJob<Obj>(ctx.kube);
   const args: string[] = cronJob.spec?.jobTemplate?.spec?.template?.spec?.containers?.[0]?.args ?? [];
   const usersAt = args.findIndex((a) => a === "--users" || a === "-u");
   const users = usersAt >= 0 ? Number(args[usersAt + 1]) : NaN;
   const job = `locust-${tag}-${ctx.clock.now().toString(36)}`;
-  const created = await ctx.kube.request("POST", `/apis/batch/v1/namespaces/${LOCUST_NAMESPACE}/jobs`, { body: chaosLocustJob(cronJob, job, seconds) });
-  if (created.status >= 300) throw new Error(`creating Job locust/${job} answered HTTP ${created.status}: ${statusMessage(created.body)}`);
+  await createJob(ctx.kube, job, chaosLocustJob(cronJob, job, seconds));
 
   // The clock of the run starts when Locust does, not when the Job is created (image pull, scheduling).
-  const podsPath = `/api/v1/namespaces/${LOCUST_NAMESPACE}/pods`;
   const startDeadline = ctx.clock.now() + 300_000;
   for (;;) {
-    const pods = await getJson<{ items?: Obj[] }>(ctx.kube, podsPath, { labelSelector: `job-name=${job}` });
-    if ((pods.items ?? []).some((p) => p.status?.phase === "Running" || p.status?.phase === "Succeeded")) break;
+    const pods = await jobPods<Obj>(ctx.kube, job);
+    if (pods.some((p) => p.status?.phase === "Running" || p.status?.phase === "Succeeded")) break;
     if (ctx.clock.now() > startDeadline) throw new Error(`Locust Job ${job} did not start within 5 minutes`);
     ctx.progress(`waiting for Locust Job ${job} to start`);
     await ctx.clock.sleep(2_000);
@@ -149,19 +145,14 @@ async function startLocust(ctx: VerifyContext, seconds: number, tag: string): Pr
     const deadline = ctx.clock.now() + (seconds + 240) * 1000;
     let phase = "Timeout";
     for (;;) {
-      const status = (await getJson<Obj>(ctx.kube, `/apis/batch/v1/namespaces/${LOCUST_NAMESPACE}/jobs/${job}`)).status ?? {};
+      const status = (await readJob<Obj>(ctx.kube, job)).status ?? {};
       if ((status.succeeded ?? 0) > 0) phase = "Complete";
       else if ((status.failed ?? 0) > 0) phase = "Failed";
       if (phase !== "Timeout" || ctx.clock.now() > deadline) break;
       await ctx.clock.sleep(5_000);
     }
-    const pods = await getJson<{ items?: Obj[] }>(ctx.kube, podsPath, { labelSelector: `job-name=${job}` });
-    let log = "";
-    for (const pod of pods.items ?? []) {
-      const answer = await ctx.kube.request("GET", `${podsPath}/${pod.metadata.name}/log`, { query: { container: "locust" } });
-      if (answer.status === 200) log += answer.text;
-    }
-    await ctx.kube.request("DELETE", `/apis/batch/v1/namespaces/${LOCUST_NAMESPACE}/jobs/${job}`, { query: { propagationPolicy: "Background" } });
+    const log = await jobLog(ctx.kube, job);
+    await deleteJob(ctx.kube, job);
     return { job, phase, log, ...splitLocustLog(log) };
   })();
   return { job, users, done };

@@ -4,7 +4,7 @@
 // prints Locust's final summary (and its CSV stats after it, as a fallback);
 // the error rate must stay under 1%.
 import { parseLocustStats, type LocustStats } from "./chaos-report.mts";
-import { getJson, plural, resultOf, statusMessage, type Check, type Verdict, type VerifyContext } from "./checks.mts";
+import { getJson, plural, resultOf, statusMessage, type Check, type KubeApi, type Verdict, type VerifyContext } from "./checks.mts";
 
 export const MAX_ERROR_RATE = 0.01;
 const NAMESPACE = "locust";
@@ -124,17 +124,53 @@ function phaseOf(job: Job): LocustRun["phase"] | undefined {
   return undefined;
 }
 
+// The Jobs made from the CronJob, for this check and for verify --chaos.
+const JOBS = `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`;
+const PODS = `/api/v1/namespaces/${NAMESPACE}/pods`;
+
+/** The suspended CronJob locust/locust-headless every run is made from. */
+export function readCronJob<T = any>(kube: KubeApi): Promise<T> {
+  return getJson<T>(kube, `/apis/batch/v1/namespaces/${NAMESPACE}/cronjobs/${CRONJOB}`);
+}
+
+/** Creates Job locust/<name>; a refusal throws with the API's message. */
+export async function createJob(kube: KubeApi, name: string, job: unknown): Promise<void> {
+  const created = await kube.request("POST", JOBS, { body: job });
+  if (created.status >= 300) throw new Error(`creating Job locust/${name} answered HTTP ${created.status}: ${statusMessage(created.body)}`);
+}
+
+export function readJob<T = any>(kube: KubeApi, name: string): Promise<T> {
+  return getJson<T>(kube, `${JOBS}/${name}`);
+}
+
+export async function jobPods<T = { metadata: { name: string } }>(kube: KubeApi, name: string): Promise<T[]> {
+  return (await getJson<{ items?: T[] }>(kube, PODS, { labelSelector: `job-name=${name}` })).items ?? [];
+}
+
+/** The locust container's log of every pod of the Job, one after another. */
+export async function jobLog(kube: KubeApi, name: string): Promise<string> {
+  let log = "";
+  for (const pod of await jobPods(kube, name)) {
+    const answer = await kube.request("GET", `${PODS}/${pod.metadata.name}/log`, { query: { container: "locust" } });
+    if (answer.status === 200) log += answer.text;
+  }
+  return log;
+}
+
+/** Deletes the Job, its pods in the background. */
+export async function deleteJob(kube: KubeApi, name: string): Promise<void> {
+  await kube.request("DELETE", `${JOBS}/${name}`, { query: { propagationPolicy: "Background" } });
+}
+
 async function runJob(ctx: VerifyContext): Promise<LocustRun> {
   const seconds = ctx.options.locustSeconds;
-  const cronJob = await getJson(ctx.kube, `/apis/batch/v1/namespaces/${NAMESPACE}/cronjobs/${CRONJOB}`);
+  const cronJob = await readCronJob(ctx.kube);
   const name = `locust-verify-${ctx.clock.now().toString(36)}`;
-  const created = await ctx.kube.request("POST", `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, { body: jobFromCronJob(cronJob, name, seconds) });
-  if (created.status >= 300) throw new Error(`creating Job locust/${name} answered HTTP ${created.status}: ${statusMessage(created.body)}`);
+  await createJob(ctx.kube, name, jobFromCronJob(cronJob, name, seconds));
   const deadline = ctx.clock.now() + (seconds + 240) * 1000;
   let phase: LocustRun["phase"] = "Timeout";
   for (;;) {
-    const job = await getJson<Job>(ctx.kube, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`);
-    const now = phaseOf(job);
+    const now = phaseOf(await readJob<Job>(ctx.kube, name));
     if (now) {
       phase = now;
       break;
@@ -143,14 +179,9 @@ async function runJob(ctx: VerifyContext): Promise<LocustRun> {
     ctx.progress(`Locust Job ${name} running (${seconds}s of load)`);
     await ctx.clock.sleep(5000);
   }
-  const pods = await getJson<{ items?: { metadata: { name: string } }[] }>(ctx.kube, `/api/v1/namespaces/${NAMESPACE}/pods`, { labelSelector: `job-name=${name}` });
-  let log = "";
-  for (const pod of pods.items ?? []) {
-    const answer = await ctx.kube.request("GET", `/api/v1/namespaces/${NAMESPACE}/pods/${pod.metadata.name}/log`, { query: { container: "locust" } });
-    if (answer.status === 200) log += answer.text;
-  }
+  const log = await jobLog(ctx.kube, name);
   // The Job's TTL would remove it later; the evidence is already read.
-  if (phase !== "Timeout") await ctx.kube.request("DELETE", `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`, { query: { propagationPolicy: "Background" } });
+  if (phase !== "Timeout") await deleteJob(ctx.kube, name);
   return { job: name, phase, log, seconds };
 }
 
