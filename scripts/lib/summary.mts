@@ -70,7 +70,8 @@ export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" |
   }
   ui.section("Logins");
   for (const e of list.filter((e) => e.login !== "no login")) ui.line(`${e.name}: ${e.login}`);
-  ui.line(`Prometheus, Alertmanager, Giropops Senhas and Locust need no login.`);
+  const open = list.filter((e) => e.login === "no login").map((e) => e.name);
+  ui.line(`${open.slice(0, -1).join(", ")} and ${open.at(-1)} need no login.`);
   ui.section("Next");
   ui.line(`kubectl commands: add --context ${target.context}${target.kubeconfigPath ? ` --kubeconfig ${target.kubeconfigPath}` : ""} (bootstrap never changes your current context)`);
   ui.line("status again: npx zx scripts/status.mts" + (config.cluster !== "kind" ? ` --cluster ${config.cluster}` : "") + (config.clusterName !== "giropops" ? ` --name ${config.clusterName}` : ""));
