@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
-import { FIELD_MANAGER, describeObject, isReady, kubectl, parseManifests, type Kube, type KubeObject, type WaitOutcome } from "./kube.mts";
+import { FIELD_MANAGER, describeObject, isReady, kubectl, parseManifests, secretData, type Kube, type KubeObject, type WaitOutcome } from "./kube.mts";
 import { lastLine, type Runner } from "./runner.mts";
 
 export const ARGOCD_NAMESPACE = "argocd";
@@ -94,8 +94,6 @@ export function rootApplication(config: RootInput): KubeObject {
   };
 }
 
-const base64 = (text: string) => Buffer.from(text).toString("base64");
-
 /** Argo CD's declarative repository: a Secret labelled secret-type=repository. */
 export function repositorySecret(url: string, sshPrivateKey: string): KubeObject {
   return {
@@ -107,7 +105,7 @@ export function repositorySecret(url: string, sshPrivateKey: string): KubeObject
       labels: { "argocd.argoproj.io/secret-type": "repository", "app.kubernetes.io/managed-by": FIELD_MANAGER },
     },
     type: "Opaque",
-    data: { type: base64("git"), url: base64(url), sshPrivateKey: base64(sshPrivateKey) },
+    data: secretData({ type: "git", url, sshPrivateKey }),
   };
 }
 

@@ -100,6 +100,17 @@ export function condition(object: KubeObject, type: string): { status?: string; 
   return conditions.find((c) => c.type === type);
 }
 
+/** A Secret's `data`: each value base64-encoded. */
+export function secretData(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString("base64")]));
+}
+
+/** One value of a Secret's `data`, decoded; undefined when the key is not there. */
+export function secretValue(secret: Record<string, any> | undefined, key: string): string | undefined {
+  const encoded = secret?.data?.[key];
+  return typeof encoded === "string" ? Buffer.from(encoded, "base64").toString("utf8") : undefined;
+}
+
 /** Deployments Available, StatefulSets ready, CRDs Established; anything else counts as ready. */
 export function isReady(object: KubeObject): boolean {
   const status = object.status ?? {};

@@ -6,7 +6,7 @@ import type { Config } from "./config.mts";
 import { ARGOCD_NAMESPACE, repositorySecret } from "./argocd.mts";
 import { githubRepo, githubSshUrl, type GitSource } from "./git.mts";
 import { ensureDeployKey, repoAccess, type RepoAccess } from "./github.mts";
-import type { Kube } from "./kube.mts";
+import { secretValue, type Kube } from "./kube.mts";
 import { generateSshKeyPair, publicKeyOf } from "./sshkey.mts";
 
 export type RepoCredentials = { argoUrl: string; summary: string };
@@ -31,8 +31,8 @@ export async function ensureRepoCredentials(input: {
   }
   const argoUrl = githubSshUrl(repo);
   const existing = await input.kube.get("v1", "Secret", repositorySecret(argoUrl, "").metadata.name, ARGOCD_NAMESPACE);
-  const storedKey = existing?.data?.sshPrivateKey ? Buffer.from(String(existing.data.sshPrivateKey), "base64").toString() : undefined;
-  const storedUrl = existing?.data?.url ? Buffer.from(String(existing.data.url), "base64").toString() : undefined;
+  const storedKey = secretValue(existing, "sshPrivateKey");
+  const storedUrl = secretValue(existing, "url");
   const title = `giropops-platform Argo CD (${input.config.cluster}/${input.config.clusterName})`;
   const pair = storedKey ? { privateKey: storedKey, publicKey: publicKeyOf(storedKey) } : generateSshKeyPair(title);
   const key = await ensureDeployKey(input.github, repo, pair.publicKey, title);

@@ -2,7 +2,7 @@
 // ones from config), kept on every re-run, never in git, never printed.
 import { randomBytes } from "node:crypto";
 import type { Config } from "./config.mts";
-import { FIELD_MANAGER, type Kube, type KubeObject } from "./kube.mts";
+import { FIELD_MANAGER, secretData, secretValue, type Kube, type KubeObject } from "./kube.mts";
 
 /** 32 URL-safe characters from 24 random bytes (192 bits). */
 export function generatePassword(): string {
@@ -49,9 +49,9 @@ export async function ensureSecret(kube: Kube, spec: SecretSpec, secret: (data: 
   const name = `${spec.namespace}/${spec.name}`;
   const existing = await kube.get("v1", "Secret", spec.name, spec.namespace);
   if (existing) {
-    const stored = existing.data?.[spec.fromConfig?.key ?? ""];
+    const stored = secretValue(existing, spec.fromConfig?.key ?? "");
     const wanted = spec.fromConfig?.value;
-    const differs = wanted !== undefined && stored !== undefined && Buffer.from(String(stored), "base64").toString() !== wanted;
+    const differs = wanted !== undefined && stored !== undefined && stored !== wanted;
     return { name, outcome: "kept", warning: differs ? `${spec.fromConfig!.env} differs from the value stored in ${name}; the stored value is kept (delete the Secret and re-run to change it)` : undefined };
   }
   await ensureNamespace(kube, spec.namespace);
@@ -65,6 +65,6 @@ function opaqueSecret(spec: SecretSpec, data: Record<string, string>): KubeObjec
     kind: "Secret",
     type: "Opaque",
     metadata: { name: spec.name, namespace: spec.namespace, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
-    data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString("base64")])),
+    data: secretData(data),
   };
 }

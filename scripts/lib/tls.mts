@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ClusterKind, Config } from "./config.mts";
-import { kubectl, type Kube, type KubeObject, type KubeTarget } from "./kube.mts";
+import { kubectl, secretValue, type Kube, type KubeObject, type KubeTarget } from "./kube.mts";
 
 /** The CA Certificate's Secret (gitops/cert-manager/issuers/local-ca.yaml). */
 export const LOCAL_CA_SECRET = { namespace: "cert-manager", name: "platform-ca" } as const;
@@ -25,9 +25,8 @@ export function localCaCommand(target: KubeTarget, path: string): string {
 
 /** The public certificate in the CA Secret (tls.crt), or undefined; the key is never read. */
 export function caCertificate(secret: KubeObject | undefined): string | undefined {
-  const encoded = secret?.data?.["tls.crt"];
-  if (typeof encoded !== "string" || encoded === "") return undefined;
-  const pem = Buffer.from(encoded, "base64").toString("utf8");
+  const pem = secretValue(secret, "tls.crt");
+  if (!pem) return undefined;
   // Only certificates: a Secret holding anything else is not written out.
   if (!pem.includes("-----BEGIN CERTIFICATE-----") || /PRIVATE KEY/.test(pem)) return undefined;
   return pem;

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { renderKustomization } from "../argocd.mts";
-import type { KubeObject } from "../kube.mts";
+import { secretValue, type KubeObject } from "../kube.mts";
 import { APP_NAMESPACE, getJson, plural, resultOf, serviceProxy, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
 export const TARGET_QUERY = `up{namespace="${APP_NAMESPACE}"}`;
@@ -135,7 +135,7 @@ export const grafanaCheck: Check = {
   hint: "kubectl -n monitoring get secret grafana-admin; kubectl -n monitoring get pods -l app.kubernetes.io/name=grafana",
   async run(ctx) {
     const secret = await getJson<{ data?: Record<string, string> }>(ctx.kube, "/api/v1/namespaces/monitoring/secrets/grafana-admin");
-    const decode = (key: string) => Buffer.from(secret.data?.[key] ?? "", "base64").toString("utf8");
+    const decode = (key: string) => secretValue(secret, key) ?? "";
     // Kept in this scope only: never printed, never in evidence.
     const authorization = `Basic ${Buffer.from(`${decode("admin-user")}:${decode("admin-password")}`).toString("base64")}`;
     const url = `${ctx.url("grafana")}/api/search?type=dash-db&limit=500`;
