@@ -4,8 +4,7 @@
 // test is about any container, and nothing is created or left behind. The
 // command carries a unique marker; the event is found in the Falco pod logs on
 // that node (Falco prints every alert there, with or without Falcosidekick).
-import { getJson, resultOf, type Check, type Verdict, type VerifyContext } from "./checks.mts";
-import { APP_NAMESPACE } from "./checks.mts";
+import { APP_NAMESPACE, getJson, resultOf, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
 type Pod = { metadata: { name: string; labels?: Record<string, string> }; spec?: { nodeName?: string; containers?: { name: string }[] }; status?: { phase?: string } };
 type PodList = { items?: Pod[] };
