@@ -12,10 +12,10 @@ resource "oci_containerengine_cluster" "this" {
   }
   endpoint_config {
     is_public_ip_enabled = true
-    subnet_id            = oci_core_subnet.api.id
+    subnet_id            = oci_core_subnet.this["api"].id
   }
   options {
-    service_lb_subnet_ids = [oci_core_subnet.lb.id]
+    service_lb_subnet_ids = [oci_core_subnet.this["lb"].id]
     kubernetes_network_config {
       pods_cidr     = "10.244.0.0/16"
       services_cidr = "10.96.0.0/16"
@@ -64,7 +64,7 @@ resource "oci_containerengine_node_pool" "free" {
       for_each = data.oci_identity_availability_domains.this.availability_domains
       content {
         availability_domain = placement_configs.value.name
-        subnet_id           = oci_core_subnet.workers.id
+        subnet_id           = oci_core_subnet.this["workers"].id
       }
     }
   }

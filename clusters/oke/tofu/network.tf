@@ -129,32 +129,22 @@ resource "oci_core_security_list" "lb" {
   }
 }
 
-resource "oci_core_subnet" "api" {
-  compartment_id    = var.compartment_ocid
-  vcn_id            = oci_core_vcn.this.id
-  cidr_block        = local.api_cidr
-  display_name      = "${var.cluster_name}-api"
-  dns_label         = "api"
-  route_table_id    = oci_core_route_table.public.id
-  security_list_ids = [oci_core_security_list.api.id]
+# One subnet per role, all public and on the same route table; each keeps its own security list.
+locals {
+  subnets = {
+    api     = { cidr = local.api_cidr, security_list = oci_core_security_list.api.id }
+    workers = { cidr = local.workers_cidr, security_list = oci_core_security_list.workers.id }
+    lb      = { cidr = local.lb_cidr, security_list = oci_core_security_list.lb.id }
+  }
 }
 
-resource "oci_core_subnet" "workers" {
+resource "oci_core_subnet" "this" {
+  for_each          = local.subnets
   compartment_id    = var.compartment_ocid
   vcn_id            = oci_core_vcn.this.id
-  cidr_block        = local.workers_cidr
-  display_name      = "${var.cluster_name}-workers"
-  dns_label         = "workers"
+  cidr_block        = each.value.cidr
+  display_name      = "${var.cluster_name}-${each.key}"
+  dns_label         = each.key
   route_table_id    = oci_core_route_table.public.id
-  security_list_ids = [oci_core_security_list.workers.id]
-}
-
-resource "oci_core_subnet" "lb" {
-  compartment_id    = var.compartment_ocid
-  vcn_id            = oci_core_vcn.this.id
-  cidr_block        = local.lb_cidr
-  display_name      = "${var.cluster_name}-lb"
-  dns_label         = "lb"
-  route_table_id    = oci_core_route_table.public.id
-  security_list_ids = [oci_core_security_list.lb.id]
+  security_list_ids = [each.value.security_list]
 }
