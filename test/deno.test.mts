@@ -72,4 +72,19 @@ test("bootstrap --dry-run --cluster kind prints the same plan on Deno and change
   assert.is(run("git", ["status", "--porcelain"]).stdout, before);
 });
 
+test("the runner (zx's $) quotes, feeds stdin, reports exit codes and deadlines the same on Deno", () => {
+  const node = run(process.execPath, ["test/fixtures/runner-probe.mts"]);
+  const deno = run("deno", ["run", "-A", "test/fixtures/runner-probe.mts"]);
+  assert.is(node.code, 0, node.stderr);
+  assert.is(deno.code, 0, deno.stderr);
+  const results = JSON.parse(node.stdout);
+  assert.equal(results.quoting, { code: 0, stdout: "a b|it's|$HOME||", stderr: "" });
+  assert.equal(results.input, { code: 0, stdout: "from stdin\n", stderr: "" });
+  assert.equal(results.exitCode, { code: 3, stdout: "out\n", stderr: "err\n" });
+  assert.is(results.missing, 127);
+  assert.equal(results.failed, { error: "`sh -c 'echo '\\''no such cluster'\\'' >&2; exit 1'` failed: no such cluster" });
+  assert.equal(results.deadline, { error: "`sleep 5` was still running after 400ms, so it was stopped" });
+  assert.equal(JSON.parse(deno.stdout), results);
+});
+
 test.run();

@@ -1,7 +1,9 @@
 // The one way scripts run an external command. Commands, sub-commands and
 // verify checks all take a Runner, so tests swap in a recording one and
-// --dry-run swaps in one that only prints what would change.
-import { spawn } from "node:child_process";
+// --dry-run swaps in one that only prints what would change. The real one is
+// zx's `$`: it quotes the arguments, feeds stdin, captures output and kills
+// the whole process tree when a deadline passes.
+import { $, type ProcessPromise } from "zx";
 import { UserError } from "./errors.mts";
 import { environment } from "./runtime.mts";
 
@@ -18,9 +20,24 @@ export type RunOptions = {
   fix?: string;
   /** Receives output as it arrives (long commands a person wants to watch). */
   echo?: (chunk: string) => void;
+  /** Stop the command after this long. Default: DEADLINE_MS by readOnly. */
+  timeoutMs?: number;
 };
 
-export type RunResult = { code: number; stdout: string; stderr: string };
+export type RunResult = {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the command was stopped because it outlived its deadline. */
+  stoppedAfterMs?: number;
+};
+
+/**
+ * Every command has a deadline, so a prompt nobody sees or a dead network
+ * never hangs a run silently. Reads answer in seconds; changes include
+ * `kind create cluster` and `tofu apply` of an OKE cluster (15-25 minutes).
+ */
+export const DEADLINE_MS = { read: 5 * 60_000, change: 60 * 60_000 } as const;
 
 export type Runner = {
   run(command: string, args: string[], options?: RunOptions): Promise<RunResult>;
@@ -43,43 +60,63 @@ export function lastLine(text: string): string {
   return lines.at(-1) ?? "";
 }
 
+/** A duration as a person reads it: 900ms, 45s, 5 min. */
+export function spoken(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
 export function failure(command: string, args: readonly string[], result: RunResult, fix?: string): UserError {
+  if (result.stoppedAfterMs !== undefined) {
+    return new UserError(`\`${formatCommand(command, args)}\` was still running after ${spoken(result.stoppedAfterMs)}, so it was stopped`, {
+      fix: fix ?? "find out what it waits for (network, a lock, a prompt), then re-run: every step resumes",
+    });
+  }
   const reason = result.code === NOT_FOUND ? `${command} is not installed` : lastLine(result.stderr) || lastLine(result.stdout) || `exit code ${result.code}`;
   return new UserError(`\`${formatCommand(command, args)}\` failed: ${reason}`, { fix });
 }
 
-/** Runs commands for real with node:child_process. */
-export function createRunner(): Runner {
+/**
+ * Runs commands for real through zx's `$`. zx runs them with bash, so a
+ * command that is not installed exits 127 with bash's "command not found",
+ * the same code preflight reads as "not installed".
+ */
+export function createRunner(deadlines: { read: number; change: number } = DEADLINE_MS): Runner {
   return {
     dryRun: false,
-    run(command, args, options = {}) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(command, args, {
-          cwd: options.cwd,
-          env: { ...environment(), ...options.env },
-          stdio: ["pipe", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-          stdout += chunk;
-          options.echo?.(chunk);
-        });
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-          stderr += chunk;
-          options.echo?.(chunk);
-        });
-        child.stdin.on("error", () => {}); // the command may exit before reading its input
-        child.stdin.end(options.input ?? "");
-        const finish = (result: RunResult) => {
-          if (result.code !== 0 && options.check !== false) reject(failure(command, args, result, options.fix));
-          else resolve(result);
-        };
-        child.on("error", (error: NodeJS.ErrnoException) =>
-          finish({ code: error.code === "ENOENT" ? NOT_FOUND : 1, stdout, stderr: `${command}: ${error.code === "ENOENT" ? "command not found" : error.message}` }),
-        );
-        child.on("close", (code, signal) => finish({ code: code ?? (signal === "SIGINT" ? 130 : 1), stdout, stderr }));
+    async run(command, args, options = {}) {
+      const $$ = $({
+        cwd: options.cwd,
+        env: { ...environment(), ...options.env },
+        input: options.input ?? "",
+        nothrow: true,
+        quiet: true,
+        verbose: false,
       });
+      const child: ProcessPromise = $$`${command} ${args}`;
+      if (options.echo) {
+        const echo = options.echo;
+        child.stdout.on("data", (chunk: Buffer) => echo(chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => echo(chunk.toString("utf8")));
+      }
+      // Our own timer rather than zx's `timeout`: zx reports a timeout only as
+      // a signal, and the message must say the deadline stopped the command.
+      const deadline = options.timeoutMs ?? (options.readOnly ? deadlines.read : deadlines.change);
+      let stopped = false;
+      const timer = setTimeout(() => {
+        stopped = true;
+        void child.kill(); // zx kills the whole process tree, not only bash
+      }, deadline);
+      const output = await child.finally(() => clearTimeout(timer));
+      const result: RunResult = {
+        code: output.exitCode ?? (output.signal === "SIGINT" ? 130 : 1),
+        stdout: output.stdout,
+        stderr: output.stderr,
+        ...(stopped ? { stoppedAfterMs: deadline } : {}),
+      };
+      if ((result.code !== 0 || stopped) && options.check !== false) throw failure(command, args, result, options.fix);
+      return result;
     },
   };
 }

@@ -2,7 +2,7 @@
 // progress redraws in place; anywhere else (CI, tests, `| tee`) the same calls
 // print plain lines, and live progress prints only the lines that changed.
 import ora, { type Ora } from "ora";
-import { createInterface } from "node:readline/promises";
+import { question } from "zx";
 import { UserError } from "./errors.mts";
 import type { Streams } from "./runtime.mts";
 
@@ -24,7 +24,7 @@ export type Ui = {
   /** Output of an external command a person wants to watch (tofu plan). */
   echo(chunk: string): void;
   /** Asks a yes/no question; without a terminal it refuses rather than guess. */
-  confirm(question: string, fixWhenNotInteractive: string): Promise<boolean>;
+  confirm(prompt: string, fixWhenNotInteractive: string): Promise<boolean>;
   /** The step running now, for the Ctrl-C message. */
   readonly currentStep: string | undefined;
   /** Stops any spinner (on Ctrl-C or a fatal error). */
@@ -132,16 +132,16 @@ export function createUi(options: UiOptions): Ui {
       if (spinner?.isSpinning) spinner.stop();
       out.write(c.dim(chunk));
     },
-    async confirm(question, fixWhenNotInteractive) {
-      if (!input.isTTY) throw new UserError(`${question} — cannot ask without a terminal`, { fix: fixWhenNotInteractive });
+    async confirm(prompt, fixWhenNotInteractive) {
+      if (!input.isTTY) throw new UserError(`${prompt} — cannot ask without a terminal`, { fix: fixWhenNotInteractive });
       spinner?.stop();
-      const rl = createInterface({ input, output: out });
-      try {
-        const answer = await rl.question(`${c.yellow("?")} ${question} [y/N] `);
-        return /^y(es)?$/i.test(answer.trim());
-      } finally {
-        rl.close();
-      }
+      // zx's question reads one line from a terminal; its types name the tty
+      // streams, and any readable/writable pair works at run time (tests pass ones).
+      const answer = await question(`${c.yellow("?")} ${prompt} [y/N] `, {
+        input: input as NodeJS.ReadStream,
+        output: out as NodeJS.WriteStream,
+      });
+      return /^y(es)?$/i.test(answer.trim());
     },
     stop() {
       spinner?.stop();

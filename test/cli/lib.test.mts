@@ -3,6 +3,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PassThrough } from "node:stream";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BOOTSTRAP, bootstrap } from "../../scripts/bootstrap.mts";
 import { helpText, parseFlags } from "../../scripts/lib/cli.mts";
 import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy, projectSourcePatch, projectsForRepo } from "../../scripts/lib/argocd.mts";
@@ -204,6 +207,65 @@ test("Ctrl-C names the interrupted step, says re-running resumes, exits 130", as
     argo.stop();
     await fake.close();
   }
+});
+
+// A process is gone once /proc no longer lists it or lists it as a zombie
+// waiting for its parent (init reaps those); either way it no longer runs.
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+test("the real runner stops a command at its deadline, with its children, and says so", async () => {
+  const runner = createRunner({ read: 300, change: 60_000 });
+  const pidFile = join(mkdtempSync(join(tmpdir(), "giropops-runner-")), "child.pid");
+  const started = Date.now();
+  const error = await runner.run("sh", ["-c", `sleep 30 & echo $! > ${pidFile}; wait`], { readOnly: true }).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  assert.instance(error, UserError);
+  assert.is((error as UserError).message, "`sh -c 'sleep 30 & echo $! > " + pidFile + "; wait'` was still running after 300ms, so it was stopped");
+  assert.match((error as UserError).fix ?? "", /every step resumes/);
+  assert.ok(Date.now() - started < 10_000, "stopped long before the command would have ended");
+  const child = Number(readFileSync(pidFile, "utf8"));
+  for (let i = 0; i < 50 && running(child); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.not.ok(running(child), "the background sleep was killed with its shell");
+});
+
+test("the real runner: reads get the short deadline, changes the long one, an explicit one wins", async () => {
+  const runner = createRunner({ read: 200, change: 5_000 });
+  const read = await runner.run("sleep", ["2"], { readOnly: true, check: false });
+  assert.is(read.stoppedAfterMs, 200);
+  const change = await runner.run("sleep", ["0.5"], { check: false });
+  assert.is(change.code, 0);
+  assert.is(change.stoppedAfterMs, undefined);
+  const explicit = await runner.run("sleep", ["2"], { check: false, timeoutMs: 100 });
+  assert.is(explicit.stoppedAfterMs, 100);
+});
+
+test("confirm asks on a terminal and takes only yes", async () => {
+  for (const [typed, expected] of [["y\n", true], ["yes\n", true], ["\n", false], ["no\n", false]] as const) {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const out = new PassThrough();
+    let shown = "";
+    out.on("data", (chunk) => (shown += chunk));
+    const ui = createUi({ streams: { out, err: out, input }, interactive: false, env: {} });
+    const answer = ui.confirm("Destroy it?", "re-run with --yes");
+    input.write(typed);
+    assert.is(await answer, expected, `typed ${JSON.stringify(typed)}`);
+    assert.match(shown, /\? Destroy it\? \[y\/N\] /);
+  }
+  const notTty = createUi({ streams: { out: new PassThrough(), err: new PassThrough(), input: new PassThrough() }, interactive: false, env: {} });
+  const refused = await notTty.confirm("Destroy it?", "re-run with --yes").then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  assert.instance(refused, UserError);
+  assert.is((refused as UserError).fix, "re-run with --yes");
 });
 
 test.run();
