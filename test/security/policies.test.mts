@@ -165,11 +165,38 @@ test("image references are read the way the runtime resolves them", () => {
   }
 });
 
+test("requests and limits are compared as quantities: the smallest and the largest allowed values pass", () => {
+  for (const resources of [
+    { requests: { cpu: "1m", memory: "1" }, limits: { cpu: "2", memory: "4Gi" } },
+    { requests: { cpu: "0.001", memory: "1Ki" }, limits: { cpu: "2000m", memory: "4096Mi" } },
+    { requests: { cpu: 1, memory: "1e6" }, limits: { cpu: 2, memory: "4294967296" } },
+  ]) {
+    const d = clone(good);
+    app(d).resources = resources;
+    const { failures, errors } = judge(d, APP_NAMESPACE, enforced);
+    assert.equal(errors, [], JSON.stringify(resources));
+    assert.equal(failures, [], JSON.stringify(resources));
+  }
+});
+
 // One bad copy of the good fixture per validation: [policy, message, how to break it].
 const BAD: Array<[string, string, (d: Obj) => void]> = [
   ["require-resources", "Every container must set resources.requests.cpu and resources.requests.memory.", (d) => delete app(d).resources.requests],
   ["require-resources", "Every container must set resources.requests.cpu and resources.requests.memory.", (d) => delete podSpec(d).initContainers[0].resources.requests.memory],
   ["require-resources", "Every container must set resources.limits.cpu and resources.limits.memory.", (d) => delete app(d).resources.limits.cpu],
+  // A zero is BestEffort (requests) or no limit at all (limits), however it is written.
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.requests.cpu = "0")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.requests.memory = "0Mi")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.limits.cpu = 0)],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (podSpec(d).initContainers[0].resources.limits.memory = "0.0Gi")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources = { requests: { cpu: "0m", memory: "0" }, limits: { cpu: "0", memory: "0e3" } })],
+  // Limits past any node the platform supports, in every notation.
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.cpu = "1000")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "1Ei")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.cpu = "2001m")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "4097Mi")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "5G")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (podSpec(d).initContainers[0].resources.limits.cpu = "1e3")],
   ["require-non-root", "Containers must run as non-root (securityContext.runAsNonRoot true on the pod or on every container).", (d) => delete podSpec(d).securityContext.runAsNonRoot],
   ["require-non-root", "Containers must run as non-root (securityContext.runAsNonRoot true on the pod or on every container).", (d) => (app(d).securityContext.runAsNonRoot = false)],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", (d) => (app(d).securityContext.allowPrivilegeEscalation = true)],

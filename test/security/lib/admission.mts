@@ -7,6 +7,7 @@
 import { isCelError, run } from "@bufbuild/cel";
 import type { CelInput, CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { quantityFuncs } from "./quantity.mts";
 import { kustomize as render, REPO_ROOT } from "../../lib/render.mts";
 
 export const repoRoot = REPO_ROOT;
@@ -36,7 +37,7 @@ export function kustomize(dir: string): Obj[] {
 
 /** Runs one CEL expression; an evaluation error comes back as a thrown Error naming the expression. */
 export function cel(expression: string, bindings: Record<string, unknown>): CelValue {
-  const result = run(expression, bindings as Record<string, CelInput>, { funcs: strings });
+  const result = run(expression, bindings as Record<string, CelInput>, { funcs: [...strings, ...quantityFuncs] });
   if (isCelError(result)) throw new Error(`CEL error in «${expression}»: ${result.message}`);
   return result;
 }
@@ -70,6 +71,16 @@ function resourceRuleMatches(rules: Obj[], kind: string, operation: string): boo
   );
 }
 
+// resource.Quantity marshals to a JSON string, so a webhook never sees the
+// number YAML makes of `cpu: 1`: convert requests and limits as the API server would.
+function asServerSends(value: unknown, path: string[] = []): any {
+  if (Array.isArray(value)) return value.map((v) => asServerSends(v, [...path, "[]"]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asServerSends(v, [...path, k])]));
+  const [resources, list] = path.slice(-3);
+  return typeof value === "number" && resources === "resources" && (list === "requests" || list === "limits") ? String(value) : value;
+}
+
 /**
  * What Kyverno would decide for `object` created in `namespace` under `policy`:
  * not matched (and why), or matched with the messages of the validations that
@@ -86,7 +97,7 @@ export function admit(policy: Obj, object: Obj, namespace: string, exceptions: O
 
   // The API server sets metadata.namespace from the request before admission
   // (and background scans read stored objects), so policies may rely on it.
-  object = { ...object, metadata: { ...object.metadata, namespace } };
+  object = { ...asServerSends(object), metadata: { ...object.metadata, namespace } };
   const target = RESOURCES[object.kind]!;
   const bindings: Record<string, unknown> = {
     object,
