@@ -11,6 +11,7 @@ import { parse as parseCel } from "@bufbuild/cel";
 import { ValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ValidatingPolicy";
 import { PolicyException } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/PolicyException";
 import { admit, kustomize, podFromTemplate } from "./lib/admission.mts";
+import type { Request } from "./lib/admission.mts";
 import { repoWorkloads } from "./lib/workloads.mts";
 
 type Obj = Record<string, any>;
@@ -26,12 +27,12 @@ const APP_NAMESPACE = "giropops-senhas";
 const PLATFORM_NAMESPACE = "traefik";
 
 /** Every failure and error of every policy for `object` in `namespace`. */
-function judge(object: Obj, namespace: string, among: Obj[] = policies) {
+function judge(object: Obj, namespace: string, among: Obj[] = policies, request: Request = {}) {
   const failures: string[] = [];
   const errors: string[] = [];
   const matchedBy: string[] = [];
   for (const policy of among) {
-    const verdict = admit(policy, object, namespace, exceptions);
+    const verdict = admit(policy, object, namespace, exceptions, request);
     if (!verdict.matched) continue;
     matchedBy.push(policy.metadata.name);
     failures.push(...verdict.failures.map((m) => `${policy.metadata.name}: ${m}`));
@@ -245,6 +246,59 @@ for (const [policyName, message, breakIt] of BAD) {
     }
   });
 }
+
+// `kubectl debug` adds an ephemeral container to a running Pod: an UPDATE of the
+// pods/ephemeralcontainers subresource whose object is the whole Pod.
+const DEBUGGER: Obj = {
+  name: "debugger",
+  image: "docker.io/library/redis:8.10.1",
+  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+};
+function debugged(container: Obj) {
+  const before = podFromTemplate(good)!;
+  const after = clone(before);
+  after.spec.ephemeralContainers = [container];
+  return { after, request: { operation: "UPDATE", subresource: "ephemeralcontainers", oldObject: before } satisfies Request };
+}
+
+test("an ephemeral container that follows the rules is admitted, without resources or probes", () => {
+  const { after, request } = debugged(DEBUGGER);
+  for (const ns of [APP_NAMESPACE, PLATFORM_NAMESPACE]) {
+    const verdict = judge(after, ns, policies, request);
+    assert.ok(verdict.matchedBy.length > 0, `pods/ephemeralcontainers in ${ns} matched nothing`);
+    assert.equal(verdict.errors, [], ns);
+    assert.equal(verdict.failures, [], ns);
+  }
+});
+
+// [policy, message, the ephemeral container]: each breaks one rule.
+const BAD_DEBUGGERS: Array<[string, string, Obj]> = [
+  ["disallow-latest-tag", "The latest tag is not allowed; pin a version or a digest.", { ...DEBUGGER, image: "docker.io/library/redis:latest" }],
+  ["disallow-latest-tag", "Every image must be pinned by a tag or a digest (untagged images mean latest).", { ...DEBUGGER, image: "ghcr.io/giropops/giropops-senhas" }],
+  ["restrict-image-registries", "Images must come from the platform's registries", { ...DEBUGGER, image: "docker.io/library/busybox:1.37.0" }],
+  ["require-non-root", "Containers must run as non-root", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, runAsNonRoot: false, runAsUser: 0 } }],
+  ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", { ...DEBUGGER, securityContext: {} }],
+  ["disallow-host-access", "Privileged containers are not allowed.", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, privileged: true } }],
+];
+
+for (const [policyName, message, container] of BAD_DEBUGGERS) {
+  test(`${policyName} denies the ephemeral container ${JSON.stringify(container)}`, () => {
+    const { after, request } = debugged(container);
+    const deny = judge(after, APP_NAMESPACE, enforced, request);
+    assert.equal(deny.errors, []);
+    assert.ok(deny.failures.length > 0 && deny.failures.every((m) => m.startsWith(`${policyName}: ${message}`)), JSON.stringify(deny.failures));
+    const audit = judge(after, PLATFORM_NAMESPACE, audited, request);
+    assert.ok(audit.failures.length > 0 && audit.failures.every((m) => m.startsWith(`${policyName}-audit: ${message}`)), JSON.stringify(audit.failures));
+  });
+}
+
+test("the pods rule names the subresource: plain \"pods\" would not match kubectl debug", () => {
+  const { after, request } = debugged({ ...DEBUGGER, image: "docker.io/library/busybox:latest" });
+  const policy = structuredClone(enforced.find((p) => p.metadata.name === "disallow-latest-tag")!);
+  assert.ok(admit(policy, after, APP_NAMESPACE, [], request).matched);
+  for (const rule of policy.spec.matchConstraints.resourceRules) rule.resources = rule.resources.filter((r: string) => r !== "pods/ephemeralcontainers");
+  assert.is(admit(policy, after, APP_NAMESPACE, [], request).matched, false);
+});
 
 test("a privileged CronJob is denied through spec.jobTemplate", () => {
   const template = clone(good).spec.template;

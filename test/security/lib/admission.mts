@@ -58,18 +58,29 @@ function labelSelectorMatches(selector: Obj | undefined, labels: Record<string, 
   return true;
 }
 
-function resourceRuleMatches(rules: Obj[], kind: string, operation: string): boolean {
+// Kubernetes' rule matching (k8s.io/apiserver admission/plugin/webhook/predicates/rules):
+// an entry is "resource" or "resource/subresource", "*" matching any one part, so
+// "pods" never covers the pods/ephemeralcontainers subresource.
+function resourceRuleMatches(rules: Obj[], kind: string, operation: string, subresource: string): boolean {
   const target = RESOURCES[kind];
   if (!target) return false;
   const hit = (list: string[] | undefined, value: string) => (list ?? []).some((v) => v === "*" || v === value);
+  const resourceHit = (list: string[] | undefined) =>
+    (list ?? []).some((entry) => {
+      const [resource = "", sub = ""] = entry.split(/\/(.*)/s);
+      return (resource === "*" || resource === target.resource) && (sub === "*" || sub === subresource);
+    });
   return rules.some(
     (rule) =>
       hit(rule.apiGroups, target.group) &&
       hit(rule.apiVersions, target.version) &&
-      hit(rule.resources, target.resource) &&
+      resourceHit(rule.resources) &&
       hit(rule.operations, operation),
   );
 }
+
+/** The admission request around the object: CREATE of the resource itself unless said otherwise. */
+export type Request = { operation?: "CREATE" | "UPDATE"; subresource?: string; oldObject?: Obj };
 
 // resource.Quantity marshals to a JSON string, so a webhook never sees the
 // number YAML makes of `cpu: 1`: convert requests and limits as the API server would.
@@ -86,11 +97,12 @@ function asServerSends(value: unknown, path: string[] = []): any {
  * not matched (and why), or matched with the messages of the validations that
  * returned false and the errors of any expression that could not be evaluated.
  */
-export function admit(policy: Obj, object: Obj, namespace: string, exceptions: Obj[] = [], operation = "CREATE"): Verdict {
+export function admit(policy: Obj, object: Obj, namespace: string, exceptions: Obj[] = [], request: Request = {}): Verdict {
+  const { operation = "CREATE", subresource = "", oldObject = null } = request;
   const spec = policy.spec ?? {};
   const match = spec.matchConstraints ?? {};
-  if (!resourceRuleMatches(match.resourceRules ?? [], object.kind, operation))
-    return { matched: false, reason: `resource rules do not cover ${object.kind}` };
+  if (!resourceRuleMatches(match.resourceRules ?? [], object.kind, operation, subresource))
+    return { matched: false, reason: `resource rules do not cover ${operation} ${object.kind}${subresource ? `/${subresource}` : ""}` };
   const namespaceLabels = { "kubernetes.io/metadata.name": namespace };
   if (!labelSelectorMatches(match.namespaceSelector, namespaceLabels))
     return { matched: false, reason: `namespace ${namespace} not selected` };
@@ -101,7 +113,10 @@ export function admit(policy: Obj, object: Obj, namespace: string, exceptions: O
   const target = RESOURCES[object.kind]!;
   const bindings: Record<string, unknown> = {
     object,
-    oldObject: null,
+    // On pods/ephemeralcontainers the API server sends the whole Pod, kind Pod,
+    // as object (Kyverno v1.19.0 pkg/cel/policies/ivpol/engine/engine_test.go,
+    // TestHandleValidatingEphemeralContainersSubresourceIsEvaluated).
+    oldObject: oldObject ? asServerSends(oldObject) : null,
     namespaceObject: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: namespaceLabels } },
     request: {
       operation,
@@ -109,6 +124,7 @@ export function admit(policy: Obj, object: Obj, namespace: string, exceptions: O
       name: object.metadata?.name ?? "",
       kind: { group: target.group, version: target.version, kind: object.kind },
       resource: target,
+      subResource: subresource,
       userInfo: { username: "system:serviceaccount:argocd:argocd-application-controller" },
     },
   };
