@@ -203,6 +203,12 @@ const BAD: Array<[string, string, (d: Obj) => void]> = [
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", (d) => (app(d).securityContext.allowPrivilegeEscalation = true)],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", (d) => delete podSpec(d).initContainers[0].securityContext.allowPrivilegeEscalation],
   ["disallow-host-access", "Privileged containers are not allowed.", (d) => (app(d).securityContext.privileged = true)],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (app(d).securityContext.capabilities.add = ["SYS_ADMIN"])],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (app(d).securityContext.capabilities.add = ["NET_BIND_SERVICE", "NET_RAW"])],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (podSpec(d).initContainers[0].securityContext.capabilities = { add: ["ALL"] })],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (podSpec(d).initContainers[0].securityContext.capabilities.add = ["all"])],
+  ["disallow-host-access", "hostPort is not allowed.", (d) => (app(d).ports[0].hostPort = 8080)],
+  ["disallow-host-access", "hostPort is not allowed.", (d) => (podSpec(d).initContainers[0].ports = [{ containerPort: 6379, hostPort: 6379 }])],
   ["disallow-host-access", "hostPath volumes are not allowed.", (d) => podSpec(d).volumes.push({ name: "host", hostPath: { path: "/" } })],
   ["disallow-host-access", "hostNetwork is not allowed.", (d) => (podSpec(d).hostNetwork = true)],
   ["disallow-host-access", "hostPID and hostIPC are not allowed.", (d) => (podSpec(d).hostPID = true)],
@@ -247,6 +253,15 @@ for (const [policyName, message, breakIt] of BAD) {
   });
 }
 
+test("NET_BIND_SERVICE is the one capability a container may add; hostPort 0 means none", () => {
+  const d = clone(good);
+  app(d).securityContext.capabilities = { drop: ["ALL"], add: ["NET_BIND_SERVICE"] };
+  app(d).ports[0].hostPort = 0;
+  const { failures, errors } = judge(d, APP_NAMESPACE, enforced);
+  assert.equal(errors, []);
+  assert.equal(failures, []);
+});
+
 // `kubectl debug` adds an ephemeral container to a running Pod: an UPDATE of the
 // pods/ephemeralcontainers subresource whose object is the whole Pod.
 const DEBUGGER: Obj = {
@@ -279,6 +294,7 @@ const BAD_DEBUGGERS: Array<[string, string, Obj]> = [
   ["require-non-root", "Containers must run as non-root", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, runAsNonRoot: false, runAsUser: 0 } }],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", { ...DEBUGGER, securityContext: {} }],
   ["disallow-host-access", "Privileged containers are not allowed.", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, privileged: true } }],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, capabilities: { add: ["SYS_PTRACE"] } } }],
 ];
 
 for (const [policyName, message, container] of BAD_DEBUGGERS) {
