@@ -219,8 +219,10 @@ const BAD: Array<[string, string, (d: Obj) => void]> = [
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (app(d).image = "docker.io/library/nginx:1.29.0")],
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (app(d).image = "evil.example/giropops/giropops-senhas:1.0.0")],
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (podSpec(d).initContainers[0].image = "redis-evil/redis:8.10.1")],
-  ["require-probes", "Every container of a Deployment or StatefulSet must have a livenessProbe and a readinessProbe.", (d) => delete app(d).readinessProbe],
-  ["require-probes", "Every container of a Deployment or StatefulSet must have a livenessProbe and a readinessProbe.", (d) => delete app(d).livenessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => delete app(d).readinessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => delete app(d).livenessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => (podSpec(d).initContainers[0].restartPolicy = "Always")],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => podSpec(d).initContainers.push({ ...podSpec(d).initContainers[0], name: "sidecar", restartPolicy: "Always", readinessProbe: { exec: { command: ["true"] } } })],
 ];
 
 test("every validation message has at least one bad fixture", () => {
@@ -252,6 +254,17 @@ for (const [policyName, message, breakIt] of BAD) {
     }
   });
 }
+
+test("a native sidecar with both probes is admitted; a plain init container needs none", () => {
+  const d = clone(good);
+  podSpec(d).initContainers.push({ ...podSpec(d).initContainers[0], name: "sidecar", restartPolicy: "Always", livenessProbe: { exec: { command: ["true"] } }, readinessProbe: { exec: { command: ["true"] } } });
+  assert.not.ok("livenessProbe" in podSpec(d).initContainers[0]);
+  for (const kind of ["Deployment", "StatefulSet"]) {
+    const { failures, errors } = judge({ ...d, kind }, APP_NAMESPACE, enforced);
+    assert.equal(errors, [], kind);
+    assert.equal(failures, [], kind);
+  }
+});
 
 test("NET_BIND_SERVICE is the one capability a container may add; hostPort 0 means none", () => {
   const d = clone(good);
