@@ -329,6 +329,34 @@ test("the pods rule names the subresource: plain \"pods\" would not match kubect
   assert.is(admit(policy, after, APP_NAMESPACE, [], request).matched, false);
 });
 
+test("a bare ReplicaSet is skipped by Kyverno's resource filter, its Pods are not", () => {
+  const replicaSet = { ...clone(good), kind: "ReplicaSet" };
+  app(replicaSet).image = "docker.io/library/busybox:latest";
+  for (const policy of policies) {
+    const verdict = admit(policy, replicaSet, APP_NAMESPACE, exceptions);
+    assert.equal(verdict, { matched: false, reason: "Kyverno's resource filter [ReplicaSet,*,*] skips it" }, policy.metadata.name);
+  }
+  const pod = judge(podFromTemplate(replicaSet)!, APP_NAMESPACE, enforced);
+  assert.ok(pod.failures.some((f) => f.startsWith("disallow-latest-tag:")) && pod.failures.some((f) => f.startsWith("restrict-image-registries:")), JSON.stringify(pod.failures));
+  // The same filters skip everything in kube-system.
+  assert.match(JSON.stringify(admit(enforced[0]!, podFromTemplate(good)!, "kube-system")), /resource filter \[\*\/\*,kube-system,\*\]/);
+});
+
+test("a PolicyException outside the kyverno namespace exempts nothing", () => {
+  const policy = enforced.find((p) => p.metadata.name === "disallow-latest-tag")!;
+  const latest = clone(good);
+  app(latest).image = "ghcr.io/giropops/giropops-senhas:latest";
+  const exception = (namespace: string) => ({
+    apiVersion: "policies.kyverno.io/v1",
+    kind: "PolicyException",
+    metadata: { name: "anything-goes", namespace },
+    spec: { policyRefs: [{ name: "disallow-latest-tag", kind: "ValidatingPolicy" }], matchConditions: [{ name: "all", expression: "true" }] },
+  });
+  assert.is(admit(policy, latest, APP_NAMESPACE, [exception("kyverno")]).matched, false);
+  const verdict = admit(policy, latest, APP_NAMESPACE, [exception(APP_NAMESPACE)]);
+  assert.ok(verdict.matched && verdict.failures.length === 1, JSON.stringify(verdict));
+});
+
 test("a privileged CronJob is denied through spec.jobTemplate", () => {
   const template = clone(good).spec.template;
   template.spec.containers[0].securityContext.privileged = true;

@@ -8,6 +8,9 @@ import { isCelError, run } from "@bufbuild/cel";
 import type { CelInput, CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
 import { quantityFuncs } from "./quantity.mts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { kustomize as render, REPO_ROOT } from "../../lib/render.mts";
 
 export const repoRoot = REPO_ROOT;
@@ -92,6 +95,26 @@ function asServerSends(value: unknown, path: string[] = []): any {
   return typeof value === "number" && resources === "resources" && (list === "requests" || list === "limits") ? String(value) : value;
 }
 
+/** features.policyExceptions.namespace in gitops/kyverno/application.yaml: Kyverno reads CEL PolicyExceptions only from here. */
+export const EXCEPTION_NAMESPACE = "kyverno";
+
+// Kyverno's resource filters (fixture: the chart's defaults), parsed as
+// pkg/config/types.go parseKinds and pkg/utils/kube/kind.go ParseKindSelector do
+// for the shapes the chart uses ("Kind", "Kind/subresource", "*/*"), and matched
+// with Kyverno's wildcards ("*" any run, "?" one character) as ToFilter does.
+export const RESOURCE_FILTERS: string[] = parseYaml(readFileSync(join(import.meta.dirname, "../fixtures/kyverno-3.9.0-resource-filters.yaml"), "utf8"));
+const wildcard = (pattern: string, value: string) =>
+  new RegExp(`^${[...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`, "s").test(value);
+function filteredBy(kind: string, subresource: string, namespace: string, name: string): string | undefined {
+  return RESOURCE_FILTERS.find((entry) => {
+    const [selector = "", ns = "", n = ""] = entry.replace(/^\[|\]$/g, "").split(",");
+    const parts = selector.split("/");
+    const [filterKind, filterSub] =
+      parts.length === 1 ? [parts[0]!, ""] : parts[0] === "*" && parts[1] === "*" ? ["*", "*"] : [parts[0]!, parts[1]!];
+    return wildcard(filterKind, kind) && wildcard(filterSub, subresource) && wildcard(ns, namespace) && wildcard(n, name);
+  });
+}
+
 /**
  * What Kyverno would decide for `object` created in `namespace` under `policy`:
  * not matched (and why), or matched with the messages of the validations that
@@ -99,6 +122,8 @@ function asServerSends(value: unknown, path: string[] = []): any {
  */
 export function admit(policy: Obj, object: Obj, namespace: string, exceptions: Obj[] = [], request: Request = {}): Verdict {
   const { operation = "CREATE", subresource = "", oldObject = null } = request;
+  const filter = filteredBy(object.kind, subresource, namespace, object.metadata?.name ?? "");
+  if (filter) return { matched: false, reason: `Kyverno's resource filter ${filter} skips it` };
   const spec = policy.spec ?? {};
   const match = spec.matchConstraints ?? {};
   if (!resourceRuleMatches(match.resourceRules ?? [], object.kind, operation, subresource))
@@ -141,9 +166,10 @@ export function admit(policy: Obj, object: Obj, namespace: string, exceptions: O
   }
   if (errors.length) return { matched: true, failures: [], errors };
 
-  // A PolicyException (policies.kyverno.io) naming this policy, all of whose
-  // matchConditions hold, exempts the object from it.
+  // A PolicyException (policies.kyverno.io) in the exception namespace naming
+  // this policy, all of whose matchConditions hold, exempts the object from it.
   for (const exception of exceptions) {
+    if (exception.metadata?.namespace !== EXCEPTION_NAMESPACE) continue;
     const refs: Obj[] = exception.spec?.policyRefs ?? [];
     if (!refs.some((r) => r.name === policy.metadata?.name && r.kind === policy.kind)) continue;
     try {
