@@ -9,17 +9,18 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renderCluster } from "../lib/render.mts";
+import { wildcard } from "./lib/admission.mts";
 import type { ClusterKind } from "../../scripts/lib/config.mts";
 
 type Obj = Record<string, any>;
 const CLUSTERS: ClusterKind[] = ["kind", "minikube", "oke"];
 
-// IsGroupKindNamePermitted for a cluster-scoped kind: whitelisted (group, kind and
-// name globs; "*" anything) and not blacklisted.
-const glob = (pattern: string | undefined, value: string) =>
-  pattern === undefined || pattern === "" ? true : new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(value);
+// IsGroupKindNamePermitted for a cluster-scoped kind: whitelisted and not
+// blacklisted (isNamedResourceInList: group, kind and name are filepath.Match
+// globs, no name meaning any). The names here hold no "/" or "[", where
+// filepath.Match and Kyverno's wildcard differ.
 const listed = (list: Obj[] | undefined, group: string, kind: string, name: string) =>
-  (list ?? []).some((e) => (e.group === "*" || e.group === group) && (e.kind === "*" || e.kind === kind) && glob(e.name, name));
+  (list ?? []).some((e) => wildcard(e.group ?? "", group) && wildcard(e.kind ?? "", kind) && (!e.name || wildcard(e.name, name)));
 const mayManageNamespace = (project: Obj, name: string) =>
   listed(project.spec.clusterResourceWhitelist, "", "Namespace", name) && !listed(project.spec.clusterResourceBlacklist, "", "Namespace", name);
 

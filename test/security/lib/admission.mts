@@ -103,7 +103,7 @@ export const EXCEPTION_NAMESPACE = "kyverno";
 // for the shapes the chart uses ("Kind", "Kind/subresource", "*/*"), and matched
 // with Kyverno's wildcards ("*" any run, "?" one character) as ToFilter does.
 export const RESOURCE_FILTERS: string[] = parseYaml(readFileSync(join(import.meta.dirname, "../fixtures/kyverno-3.9.0-resource-filters.yaml"), "utf8"));
-const wildcard = (pattern: string, value: string) =>
+export const wildcard = (pattern: string, value: string) =>
   new RegExp(`^${[...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`, "s").test(value);
 function filteredBy(kind: string, subresource: string, namespace: string, name: string): string | undefined {
   return RESOURCE_FILTERS.find((entry) => {
