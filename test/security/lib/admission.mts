@@ -2,16 +2,16 @@
 // ValidatingPolicy: the policy's own CEL text (matchConditions, variables,
 // validations) is compiled and run with @bufbuild/cel, with the bindings Kyverno
 // gives it (object, oldObject, request, namespaceObject, variables). Only the
-// matching that Kubernetes does before any CEL runs (resource rules and the
-// namespace label selector) is done here in TypeScript; no rule is.
+// matching done before any CEL runs (Kyverno's resource filters, the resource
+// rules and the namespace label selector) is done here in TypeScript; no rule is.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { isCelError, run } from "@bufbuild/cel";
 import type { CelInput, CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
-import { quantityFuncs } from "./quantity.mts";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { kustomize as render, REPO_ROOT } from "../../lib/render.mts";
+import { quantityFuncs } from "./quantity.mts";
 
 export const repoRoot = REPO_ROOT;
 
@@ -116,7 +116,8 @@ function filteredBy(kind: string, subresource: string, namespace: string, name: 
 }
 
 /**
- * What Kyverno would decide for `object` created in `namespace` under `policy`:
+ * What Kyverno would decide for `object` in `namespace` under `policy` (a CREATE
+ * unless `request` says otherwise):
  * not matched (and why), or matched with the messages of the validations that
  * returned false and the errors of any expression that could not be evaluated.
  */
