@@ -116,7 +116,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       if (current?.spec?.source?.repoURL !== credentials.argoUrl) {
         const rendered = projectsForRepo(await renderKustomization(runner, deps.root, PROJECTS), credentials.argoUrl);
         await kube.apply(rendered);
-        projects = rendered.length;
+        projects = rendered.filter((o) => o.kind === "AppProject").length;
       }
       await kube.apply([root]);
       step.done(`${projects ? `${projects} AppProjects allow ${credentials.argoUrl}; ` : ""}root Application follows clusters/${config.cluster} at ${source.revision}`);

@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renderCluster } from "../lib/render.mts";
+import { EXCEPTION_NAMESPACE } from "./lib/admission.mts";
 import type { ClusterKind } from "../../scripts/lib/config.mts";
 
 type Obj = Record<string, any>;
@@ -26,6 +27,13 @@ for (const cluster of CLUSTERS) {
     assert.is(app.metadata.annotations["argocd.argoproj.io/compare-options"], "ServerSideDiff=true,IncludeMutationWebhook=true");
     const values = app.spec.source.helm.valuesObject;
     assert.is(values.config.preserve, false);
+    // Kyverno v1.19.0 reads CEL PolicyExceptions from every namespace when this is
+    // unset or "*" (pkg/cel/engine/exception.go; the chart's default is ""), i.e.
+    // any namespace admin could exempt their own workloads.
+    assert.equal(values.features.policyExceptions, { enabled: true, namespace: EXCEPTION_NAMESPACE });
+    assert.is(EXCEPTION_NAMESPACE, "kyverno");
+    // The chart's default resource filters stay (the offline evaluator applies them, fixtures/kyverno-3.9.0-resource-filters.yaml).
+    assert.is(values.config.resourceFilters, undefined);
     for (const controller of ["admissionController", "backgroundController", "cleanupController", "reportsController"]) {
       assert.is(values[controller].serviceMonitor.enabled, true, `${controller} ServiceMonitor`);
       const resources = controller === "admissionController" ? values[controller].container.resources : values[controller].resources;

@@ -11,6 +11,7 @@ import { parse as parseCel } from "@bufbuild/cel";
 import { ValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ValidatingPolicy";
 import { PolicyException } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/PolicyException";
 import { admit, kustomize, podFromTemplate } from "./lib/admission.mts";
+import type { Request } from "./lib/admission.mts";
 import { repoWorkloads } from "./lib/workloads.mts";
 
 type Obj = Record<string, any>;
@@ -26,12 +27,12 @@ const APP_NAMESPACE = "giropops-senhas";
 const PLATFORM_NAMESPACE = "traefik";
 
 /** Every failure and error of every policy for `object` in `namespace`. */
-function judge(object: Obj, namespace: string, among: Obj[] = policies) {
+function judge(object: Obj, namespace: string, among: Obj[] = policies, request: Request = {}) {
   const failures: string[] = [];
   const errors: string[] = [];
   const matchedBy: string[] = [];
   for (const policy of among) {
-    const verdict = admit(policy, object, namespace, exceptions);
+    const verdict = admit(policy, object, namespace, exceptions, request);
     if (!verdict.matched) continue;
     matchedBy.push(policy.metadata.name);
     failures.push(...verdict.failures.map((m) => `${policy.metadata.name}: ${m}`));
@@ -165,16 +166,49 @@ test("image references are read the way the runtime resolves them", () => {
   }
 });
 
+test("requests and limits are compared as quantities: the smallest and the largest allowed values pass", () => {
+  for (const resources of [
+    { requests: { cpu: "1m", memory: "1" }, limits: { cpu: "2", memory: "4Gi" } },
+    { requests: { cpu: "0.001", memory: "1Ki" }, limits: { cpu: "2000m", memory: "4096Mi" } },
+    { requests: { cpu: 1, memory: "1e6" }, limits: { cpu: 2, memory: "4294967296" } },
+  ]) {
+    const d = clone(good);
+    app(d).resources = resources;
+    const { failures, errors } = judge(d, APP_NAMESPACE, enforced);
+    assert.equal(errors, [], JSON.stringify(resources));
+    assert.equal(failures, [], JSON.stringify(resources));
+  }
+});
+
 // One bad copy of the good fixture per validation: [policy, message, how to break it].
 const BAD: Array<[string, string, (d: Obj) => void]> = [
   ["require-resources", "Every container must set resources.requests.cpu and resources.requests.memory.", (d) => delete app(d).resources.requests],
   ["require-resources", "Every container must set resources.requests.cpu and resources.requests.memory.", (d) => delete podSpec(d).initContainers[0].resources.requests.memory],
   ["require-resources", "Every container must set resources.limits.cpu and resources.limits.memory.", (d) => delete app(d).resources.limits.cpu],
+  // A zero is BestEffort (requests) or no limit at all (limits), however it is written.
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.requests.cpu = "0")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.requests.memory = "0Mi")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources.limits.cpu = 0)],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (podSpec(d).initContainers[0].resources.limits.memory = "0.0Gi")],
+  ["require-resources", "Every container's CPU and memory requests and limits must be more than zero.", (d) => (app(d).resources = { requests: { cpu: "0m", memory: "0" }, limits: { cpu: "0", memory: "0e3" } })],
+  // Limits past any node the platform supports, in every notation.
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.cpu = "1000")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "1Ei")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.cpu = "2001m")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "4097Mi")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (app(d).resources.limits.memory = "5G")],
+  ["require-resources", "No container may have limits above cpu 2 or memory 4Gi", (d) => (podSpec(d).initContainers[0].resources.limits.cpu = "1e3")],
   ["require-non-root", "Containers must run as non-root (securityContext.runAsNonRoot true on the pod or on every container).", (d) => delete podSpec(d).securityContext.runAsNonRoot],
   ["require-non-root", "Containers must run as non-root (securityContext.runAsNonRoot true on the pod or on every container).", (d) => (app(d).securityContext.runAsNonRoot = false)],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", (d) => (app(d).securityContext.allowPrivilegeEscalation = true)],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", (d) => delete podSpec(d).initContainers[0].securityContext.allowPrivilegeEscalation],
   ["disallow-host-access", "Privileged containers are not allowed.", (d) => (app(d).securityContext.privileged = true)],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (app(d).securityContext.capabilities.add = ["SYS_ADMIN"])],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (app(d).securityContext.capabilities.add = ["NET_BIND_SERVICE", "NET_RAW"])],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (podSpec(d).initContainers[0].securityContext.capabilities = { add: ["ALL"] })],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", (d) => (podSpec(d).initContainers[0].securityContext.capabilities.add = ["all"])],
+  ["disallow-host-access", "hostPort is not allowed.", (d) => (app(d).ports[0].hostPort = 8080)],
+  ["disallow-host-access", "hostPort is not allowed.", (d) => (podSpec(d).initContainers[0].ports = [{ containerPort: 6379, hostPort: 6379 }])],
   ["disallow-host-access", "hostPath volumes are not allowed.", (d) => podSpec(d).volumes.push({ name: "host", hostPath: { path: "/" } })],
   ["disallow-host-access", "hostNetwork is not allowed.", (d) => (podSpec(d).hostNetwork = true)],
   ["disallow-host-access", "hostPID and hostIPC are not allowed.", (d) => (podSpec(d).hostPID = true)],
@@ -185,8 +219,10 @@ const BAD: Array<[string, string, (d: Obj) => void]> = [
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (app(d).image = "docker.io/library/nginx:1.29.0")],
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (app(d).image = "evil.example/giropops/giropops-senhas:1.0.0")],
   ["restrict-image-registries", "Images must come from the platform's registries", (d) => (podSpec(d).initContainers[0].image = "redis-evil/redis:8.10.1")],
-  ["require-probes", "Every container of a Deployment or StatefulSet must have a livenessProbe and a readinessProbe.", (d) => delete app(d).readinessProbe],
-  ["require-probes", "Every container of a Deployment or StatefulSet must have a livenessProbe and a readinessProbe.", (d) => delete app(d).livenessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => delete app(d).readinessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => delete app(d).livenessProbe],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => (podSpec(d).initContainers[0].restartPolicy = "Always")],
+  ["require-probes", "Every container of a Deployment or StatefulSet, native sidecars included, must have a livenessProbe and a readinessProbe.", (d) => podSpec(d).initContainers.push({ ...podSpec(d).initContainers[0], name: "sidecar", restartPolicy: "Always", readinessProbe: { exec: { command: ["true"] } } })],
 ];
 
 test("every validation message has at least one bad fixture", () => {
@@ -218,6 +254,108 @@ for (const [policyName, message, breakIt] of BAD) {
     }
   });
 }
+
+test("a native sidecar with both probes is admitted; a plain init container needs none", () => {
+  const d = clone(good);
+  podSpec(d).initContainers.push({ ...podSpec(d).initContainers[0], name: "sidecar", restartPolicy: "Always", livenessProbe: { exec: { command: ["true"] } }, readinessProbe: { exec: { command: ["true"] } } });
+  assert.not.ok("livenessProbe" in podSpec(d).initContainers[0]);
+  for (const kind of ["Deployment", "StatefulSet"]) {
+    const { failures, errors } = judge({ ...d, kind }, APP_NAMESPACE, enforced);
+    assert.equal(errors, [], kind);
+    assert.equal(failures, [], kind);
+  }
+});
+
+test("NET_BIND_SERVICE is the one capability a container may add; hostPort 0 means none", () => {
+  const d = clone(good);
+  app(d).securityContext.capabilities = { drop: ["ALL"], add: ["NET_BIND_SERVICE"] };
+  app(d).ports[0].hostPort = 0;
+  const { failures, errors } = judge(d, APP_NAMESPACE, enforced);
+  assert.equal(errors, []);
+  assert.equal(failures, []);
+});
+
+// `kubectl debug` adds an ephemeral container to a running Pod: an UPDATE of the
+// pods/ephemeralcontainers subresource whose object is the whole Pod.
+const DEBUGGER: Obj = {
+  name: "debugger",
+  image: "docker.io/library/redis:8.10.1",
+  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+};
+function debugged(container: Obj) {
+  const before = podFromTemplate(good)!;
+  const after = clone(before);
+  after.spec.ephemeralContainers = [container];
+  return { after, request: { operation: "UPDATE", subresource: "ephemeralcontainers", oldObject: before } satisfies Request };
+}
+
+test("an ephemeral container that follows the rules is admitted, without resources or probes", () => {
+  const { after, request } = debugged(DEBUGGER);
+  for (const ns of [APP_NAMESPACE, PLATFORM_NAMESPACE]) {
+    const verdict = judge(after, ns, policies, request);
+    assert.ok(verdict.matchedBy.length > 0, `pods/ephemeralcontainers in ${ns} matched nothing`);
+    assert.equal(verdict.errors, [], ns);
+    assert.equal(verdict.failures, [], ns);
+  }
+});
+
+// [policy, message, the ephemeral container]: each breaks one rule.
+const BAD_DEBUGGERS: Array<[string, string, Obj]> = [
+  ["disallow-latest-tag", "The latest tag is not allowed; pin a version or a digest.", { ...DEBUGGER, image: "docker.io/library/redis:latest" }],
+  ["disallow-latest-tag", "Every image must be pinned by a tag or a digest (untagged images mean latest).", { ...DEBUGGER, image: "ghcr.io/giropops/giropops-senhas" }],
+  ["restrict-image-registries", "Images must come from the platform's registries", { ...DEBUGGER, image: "docker.io/library/busybox:1.37.0" }],
+  ["require-non-root", "Containers must run as non-root", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, runAsNonRoot: false, runAsUser: 0 } }],
+  ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", { ...DEBUGGER, securityContext: {} }],
+  ["disallow-host-access", "Privileged containers are not allowed.", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, privileged: true } }],
+  ["disallow-host-access", "Containers may add no Linux capability other than NET_BIND_SERVICE.", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, capabilities: { add: ["SYS_PTRACE"] } } }],
+];
+
+for (const [policyName, message, container] of BAD_DEBUGGERS) {
+  test(`${policyName} denies the ephemeral container ${JSON.stringify(container)}`, () => {
+    const { after, request } = debugged(container);
+    const deny = judge(after, APP_NAMESPACE, enforced, request);
+    assert.equal(deny.errors, []);
+    assert.ok(deny.failures.length > 0 && deny.failures.every((m) => m.startsWith(`${policyName}: ${message}`)), JSON.stringify(deny.failures));
+    const audit = judge(after, PLATFORM_NAMESPACE, audited, request);
+    assert.ok(audit.failures.length > 0 && audit.failures.every((m) => m.startsWith(`${policyName}-audit: ${message}`)), JSON.stringify(audit.failures));
+  });
+}
+
+test("the pods rule names the subresource: plain \"pods\" would not match kubectl debug", () => {
+  const { after, request } = debugged({ ...DEBUGGER, image: "docker.io/library/busybox:latest" });
+  const policy = structuredClone(enforced.find((p) => p.metadata.name === "disallow-latest-tag")!);
+  assert.ok(admit(policy, after, APP_NAMESPACE, [], request).matched);
+  for (const rule of policy.spec.matchConstraints.resourceRules) rule.resources = rule.resources.filter((r: string) => r !== "pods/ephemeralcontainers");
+  assert.is(admit(policy, after, APP_NAMESPACE, [], request).matched, false);
+});
+
+test("a bare ReplicaSet is skipped by Kyverno's resource filter, its Pods are not", () => {
+  const replicaSet = { ...clone(good), kind: "ReplicaSet" };
+  app(replicaSet).image = "docker.io/library/busybox:latest";
+  for (const policy of policies) {
+    const verdict = admit(policy, replicaSet, APP_NAMESPACE, exceptions);
+    assert.equal(verdict, { matched: false, reason: "Kyverno's resource filter [ReplicaSet,*,*] skips it" }, policy.metadata.name);
+  }
+  const pod = judge(podFromTemplate(replicaSet)!, APP_NAMESPACE, enforced);
+  assert.ok(pod.failures.some((f) => f.startsWith("disallow-latest-tag:")) && pod.failures.some((f) => f.startsWith("restrict-image-registries:")), JSON.stringify(pod.failures));
+  // The same filters skip everything in kube-system.
+  assert.match(JSON.stringify(admit(enforced[0]!, podFromTemplate(good)!, "kube-system")), /resource filter \[\*\/\*,kube-system,\*\]/);
+});
+
+test("a PolicyException outside the kyverno namespace exempts nothing", () => {
+  const policy = enforced.find((p) => p.metadata.name === "disallow-latest-tag")!;
+  const latest = clone(good);
+  app(latest).image = "ghcr.io/giropops/giropops-senhas:latest";
+  const exception = (namespace: string) => ({
+    apiVersion: "policies.kyverno.io/v1",
+    kind: "PolicyException",
+    metadata: { name: "anything-goes", namespace },
+    spec: { policyRefs: [{ name: "disallow-latest-tag", kind: "ValidatingPolicy" }], matchConditions: [{ name: "all", expression: "true" }] },
+  });
+  assert.is(admit(policy, latest, APP_NAMESPACE, [exception("kyverno")]).matched, false);
+  const verdict = admit(policy, latest, APP_NAMESPACE, [exception(APP_NAMESPACE)]);
+  assert.ok(verdict.matched && verdict.failures.length === 1, JSON.stringify(verdict));
+});
 
 test("a privileged CronJob is denied through spec.jobTemplate", () => {
   const template = clone(good).spec.template;
