@@ -112,6 +112,70 @@ test("Renovate file patterns: /regex/ and globs", () => {
   assert.not.ok(patternMatches("test/**", "scripts/test.mts"));
 });
 
+// What packageRules give an update, applied in order as Renovate does (later
+// rules override, addLabels accumulate), for the match* fields this config uses.
+type Update = { file: string; packageName: string; manager: string; depType?: string; datasource?: string; updateType: "major" | "minor" | "patch" | "digest" };
+function settings(update: Update): Record<string, any> {
+  const out: Record<string, any> = { labels: [] };
+  for (const rule of (config.packageRules ?? []) as Record<string, any>[]) {
+    const ok =
+      (!rule.matchUpdateTypes || rule.matchUpdateTypes.includes(update.updateType)) &&
+      (!rule.matchFileNames || rule.matchFileNames.some((p: string) => patternMatches(p, update.file))) &&
+      (!rule.matchPackageNames || rule.matchPackageNames.includes(update.packageName)) &&
+      (!rule.matchManagers || rule.matchManagers.includes(update.manager)) &&
+      (!rule.matchDepTypes || rule.matchDepTypes.includes(update.depType)) &&
+      (!rule.matchDatasources || rule.matchDatasources.includes(update.datasource));
+    if (!ok) continue;
+    for (const [key, value] of Object.entries(rule)) {
+      if (key.startsWith("match") || key === "description") continue;
+      if (key === "addLabels") out.labels.push(...(value as string[]));
+      else out[key] = value;
+    }
+  }
+  return out;
+}
+
+const chart = (component: string, updateType: Update["updateType"]): Update => ({ file: `gitops/${component}/application.yaml`, packageName: component, manager: "argocd", updateType });
+
+test("majors get their own PR and are never merged by Renovate, whatever the component", () => {
+  assert.is(config.separateMajorMinor ?? true, true);
+  for (const pin of pins) {
+    const s = settings({ file: pin.file, packageName: pin.name, manager: "any", updateType: "major" });
+    assert.is(s.automerge, false, `${where(pin)} ${pin.name}`);
+  }
+});
+
+test("minor and patch merge themselves only through a PR whose checks all passed (CI and the kind e2e workflow run on every PR)", () => {
+  const s = settings(chart("metrics-server", "minor"));
+  assert.equal([s.automerge, s.automergeType, s.platformAutomerge, s.ignoreTests ?? false], [true, "pr", false, false]);
+  const e2e = readFileSync(join(REPO_ROOT, ".github/workflows/e2e.yml"), "utf8");
+  const ci = readFileSync(join(REPO_ROOT, ".github/workflows/ci.yml"), "utf8");
+  for (const workflow of [e2e, ci]) assert.match(workflow, /^on:\n(?:.*\n)*?  pull_request:\s*\n/m);
+  assert.not.match(e2e, /pull_request:\s*\n\s+paths/, "e2e runs for every PR, not only some paths");
+});
+
+test("what the kind e2e run does not exercise (OKE, minikube) and preflight minimums never merge themselves", () => {
+  assert.is(settings({ file: "clusters/oke/tofu/versions.tf", packageName: "oracle/oci", manager: "terraform", updateType: "minor" }).automerge, false);
+  assert.is(settings({ file: "clusters/minikube/profile.yaml", packageName: "kubernetes/kubernetes", manager: "custom.regex", updateType: "minor" }).automerge, false);
+  const minimum = settings({ file: "scripts/lib/preflight.mts", packageName: "kubernetes-sigs/kind", manager: "custom.regex", updateType: "minor" });
+  assert.equal([minimum.automerge, minimum.dependencyDashboardApproval], [false, true]);
+});
+
+test("one group per component, the security-relevant ones labelled, and a dependency dashboard", () => {
+  assert.is((config as Record<string, unknown>).dependencyDashboard, true);
+  const components = [...new Set(pins.filter((p) => p.file.startsWith("gitops/")).map((p) => p.file.split("/")[1]!))];
+  const groups = new Map(components.map((c) => [c, settings(chart(c, "minor")).groupName as string | undefined]));
+  assert.equal([...groups].filter(([, g]) => !g), [], "components without a group");
+  for (const component of ["kyverno", "falco", "cert-manager", "argocd"]) assert.ok(settings(chart(component, "patch")).labels.includes("security"), component);
+  for (const component of ["monitoring", "gateway", "metrics-server", "locust"]) assert.not.ok(settings(chart(component, "patch")).labels.includes("security"), component);
+  assert.is(settings({ file: "clusters/kind/kind-config.yaml", packageName: "kindest/node", manager: "kubernetes", updateType: "minor" }).groupName, "kind");
+});
+
+test("docker images are pinned by digest on Renovate's first run, in every manager that reads them", () => {
+  const s = settings({ file: "gitops/falco/application.yaml", packageName: "docker.io/falcosecurity/falcosidekick", manager: "helm-values", datasource: "docker", updateType: "patch" });
+  assert.is(s.pinDigests, true);
+});
+
 // A copy of the files pins live in, plus new pins: the ones without an update path must be reported.
 function withExtraFiles(files: Record<string, string>): { root: string; problems: string[] } {
   const root = mkdtempSync(join(tmpdir(), "renovate-pins-"));
