@@ -16,17 +16,25 @@ export type ToolName = "docker" | "kind" | "minikube" | "kubectl" | "tofu" | "oc
 
 type Tool = { minimum: string; args: string[]; install: string; why: string };
 
-/** Minimum versions we support, and where to get each tool. */
+/** Minimum versions we support, and where to get each tool. The `renovate:` comments let
+ * Renovate list newer releases on its dashboard (.github/renovate.json); a minimum moves only on purpose. */
 export const TOOLS: Record<ToolName, Tool> = {
+  // renovate: datasource=github-tags depName=docker/cli extractVersion=^v(?<version>\d+\.\d+\.\d+)$
   docker: { minimum: "24.0.0", args: ["--version"], install: "https://docs.docker.com/engine/install/", why: "runs the kind/minikube nodes and builds the app image" },
   // kind 0.30 is the first release that runs the pinned node image kindest/node:v1.36.1.
+  // renovate: datasource=github-releases depName=kubernetes-sigs/kind extractVersion=^v(?<version>.+)$
   kind: { minimum: "0.30.0", args: ["version"], install: "https://kind.sigs.k8s.io/docs/user/quick-start/#installation", why: "creates the local cluster" },
   // 1.37 knows the Kubernetes version pinned in clusters/minikube/profile.yaml.
+  // renovate: datasource=github-releases depName=kubernetes/minikube extractVersion=^v(?<version>.+)$
   minikube: { minimum: "1.37.0", args: ["version", "--short"], install: "https://minikube.sigs.k8s.io/docs/start/", why: "creates the local cluster" },
   // kustomize v5 (kubectl 1.27+) renders gitops/; 1.31 stays within skew of our clusters.
+  // renovate: datasource=github-releases depName=kubernetes/kubernetes extractVersion=^v(?<version>.+)$
   kubectl: { minimum: "1.31.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
+  // renovate: datasource=github-releases depName=opentofu/opentofu extractVersion=^v(?<version>.+)$
   tofu: { minimum: "1.8.0", args: ["version"], install: "https://opentofu.org/docs/intro/install/", why: "creates the OKE cluster" },
+  // renovate: datasource=pypi depName=oci-cli
   oci: { minimum: "3.50.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
+  // renovate: datasource=github-tags depName=git/git extractVersion=^v(?<version>\d+\.\d+\.\d+)$
   git: { minimum: "2.30.0", args: ["--version"], install: "https://git-scm.com/downloads", why: "checks the repository Argo CD deploys" },
 };
 

@@ -1,5 +1,5 @@
 // The two Argo CD Applications of gitops/monitoring and the per-cluster patches
-// on them: chart pin, sync settings, laptop sizing, pinned images, Grafana's
+// on them: chart pin, sync settings, laptop sizing, no image overrides, Grafana's
 // credentials from a Secret, and Prometheus selecting everything.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -18,6 +18,8 @@ const read = (file: string): Record<string, any> => parseYaml(readFileSync(join(
 const chart = read(CHART_APP);
 const config = read(CONFIG_APP);
 const values = chart.spec.source.helm.valuesObject;
+// Chart defaults read from kube-prometheus-stack and its subcharts at the pinned version.
+const defaults: Record<string, any> = read("test/validate/chart-defaults.yaml");
 const wave = (app: Record<string, any>) => Number(app.metadata.annotations?.["argocd.argoproj.io/sync-wave"] ?? 0);
 
 const at = (object: any, path: string): any => path.split(".").reduce((o, key) => o?.[key], object);
@@ -94,21 +96,20 @@ test("both Applications validate against Argo CD's Application schema", () => {
   new Application(config as any).validate();
 });
 
-test("every image the values set is pinned to an explicit tag, and all eight are set", () => {
-  const found = images(values);
-  for (const { path, image } of found) {
-    assert.match(String(image.tag ?? ""), /^v?\d+\.\d+\.\d+(-[\w.]+)?$/, `${path}: tag ${image.tag}`);
-    assert.ok(image.registry, `${path}: registry`);
-  }
-  assert.equal(found.map((f) => `${f.image.registry}/${f.image.repository}`).sort(), [
-    "docker.io/grafana/grafana",
-    "quay.io/kiwigrid/k8s-sidecar",
-    "quay.io/prometheus-operator/prometheus-config-reloader",
-    "quay.io/prometheus-operator/prometheus-operator",
-    "quay.io/prometheus/alertmanager",
-    "quay.io/prometheus/node-exporter",
-    "quay.io/prometheus/prometheus",
-    "registry.k8s.io/kube-state-metrics/kube-state-metrics",
+test("the values set no image: the chart's own pins apply and move with the chart (the defaults relied on are recorded)", () => {
+  assert.equal(images(values), []);
+  const recorded = defaults["kube-prometheus-stack"];
+  assert.is(recorded.version, chart.spec.source.targetRevision, "defaults read at the pinned version");
+  const repositories = Object.entries(recorded.defaults as Record<string, string>).filter(([path]) => path.endsWith("/image/repository"));
+  assert.equal(repositories.map(([, r]) => r).sort(), [
+    "grafana/grafana",
+    "kiwigrid/k8s-sidecar",
+    "kube-state-metrics/kube-state-metrics",
+    "prometheus-operator/prometheus-config-reloader",
+    "prometheus-operator/prometheus-operator",
+    "prometheus/alertmanager",
+    "prometheus/node-exporter",
+    "prometheus/prometheus",
   ]);
 });
 
@@ -143,14 +144,24 @@ test("the control-plane scrapes that bind to 127.0.0.1 (or are unreachable on OK
 });
 
 test("Grafana reads its admin login from the grafana-admin Secret; no password is written in the values", () => {
-  assert.equal(values.grafana.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+  assert.equal(values.grafana.admin, { existingSecret: "grafana-admin" });
+  // The keys bootstrap writes are the chart's defaults.
+  const recorded = defaults["kube-prometheus-stack"].defaults;
+  assert.is(recorded["grafana/admin/userKey"], "admin-user");
+  assert.is(recorded["grafana/admin/passwordKey"], "admin-password");
   const text = JSON.stringify(values);
   assert.not.match(text, /"adminPassword"/);
   assert.not.match(text, /"password"\s*:/i);
 });
 
 test("the Grafana sidecar loads dashboards labelled grafana_dashboard=1 from every namespace", () => {
-  assert.equal(values.grafana.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL", provider: { allowUiUpdates: false } });
+  // The chart's defaults (recorded with their source), so the values leave them alone.
+  assert.is(values.grafana.sidecar.dashboards, undefined);
+  const recorded = defaults["kube-prometheus-stack"].defaults;
+  assert.equal(
+    ["enabled", "label", "labelValue", "searchNamespace", "provider/allowUiUpdates"].map((k) => recorded[`grafana/sidecar/dashboards/${k}`]),
+    [true, "grafana_dashboard", "1", "ALL", false],
+  );
   const kustomization = read("gitops/monitoring/config/kustomization.yaml");
   assert.equal(kustomization.generatorOptions, { disableNameSuffixHash: true, labels: { grafana_dashboard: "1" } });
 });

@@ -1,6 +1,7 @@
 // The text `npm run validate` prints: problems first, then what was rendered.
 import type { Report } from "./validate.mts";
 import { KIND_BUDGET } from "./validate.mts";
+import { formatPins } from "./pin-checks.mts";
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
@@ -28,6 +29,7 @@ export function formatReport(report: Report, ms?: number): string {
   lines.push(`standalone kustomizations rendered: ${report.standalone.length}`);
   if (report.optional.length) lines.push(`optional components (no cluster includes them; Application checked on its own): ${report.optional.join(", ")}`);
   lines.push(`root patches from: ${report.rootBuilder}`);
+  lines.push(...formatPins(report.pins));
   if (report.problems.length) {
     lines.push("", `${report.problems.length} problem(s):`);
     for (const p of report.problems) lines.push(`  ${p.file}${p.object ? ` [${p.object}]` : ""}: ${p.message}`);

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { CLUSTER_KINDS, type ClusterKind } from "../../scripts/lib/config.mts";
 import { DAY0_KUSTOMIZATIONS } from "../../scripts/lib/plan.mts";
+import { pinChecks, type PinsReport } from "./pin-checks.mts";
 import {
   REPO_ROOT,
   RenderError,
@@ -47,6 +48,7 @@ export type Report = {
   schemaless: Record<string, number>;
   schemaChecked: number;
   rootBuilder: string;
+  pins: PinsReport;
 };
 
 /** What a kind cluster on an 8 GB laptop can give the platform. */
@@ -339,9 +341,12 @@ export async function validate(opts: RenderOptions = {}): Promise<Report> {
     return { ...e, pinned };
   });
 
+  const pins = pinChecks(root);
+  problems.push(...pins.problems);
+
   // One problem once, even when every cluster finds it.
   const unique = new Map(problems.map((p) => [`${p.file}|${p.object}|${p.message}`, p]));
-  return { problems: [...unique.values()], clusters, remotes, standalone, optional, schemaless, schemaChecked, rootBuilder: rootBuilderSource };
+  return { problems: [...unique.values()], clusters, remotes, standalone, optional, schemaless, schemaChecked, rootBuilder: rootBuilderSource, pins: pins.report };
 }
 
 /** The checks on an Application object itself (not on what it deploys). */

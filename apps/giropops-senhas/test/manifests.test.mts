@@ -89,7 +89,7 @@ test("Redis: PVC without storage class, AOF everysec, password only from the Sec
   assert.is(claim.metadata.name, "data");
   assert.is(claim.spec.storageClassName, undefined);
   const [c] = sts.spec.template.spec.containers;
-  assert.match(c.image, /^docker\.io\/library\/redis:8\.10\.1(-alpine)?$/);
+  assert.match(c.image, /^docker\.io\/library\/redis:8\.10\.1(-alpine)?@sha256:[0-9a-f]{64}$/);
   assert.equal(c.env.find((e: any) => e.name === "REDISCLI_AUTH").valueFrom.secretKeyRef, { name: "redis-auth", key: "password" });
   assert.not.match(JSON.stringify(c.command), /--requirepass/, "no password on the command line");
   const conf = readFileSync(join(here, "deploy/redis/redis.conf"), "utf8");
