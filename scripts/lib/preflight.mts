@@ -5,9 +5,11 @@ import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Octokit } from "@octokit/rest";
+import { parse as parseYaml } from "yaml";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
-import { checkRemote, localDrift, type GitSource } from "./git.mts";
+import { checkRemote, githubRepo, localDrift, type GitSource } from "./git.mts";
+import { APP_REPOSITORY, OKE_APP_OVERLAY, appRepositoryOf } from "./image.mts";
 import { checkGitHubAccess } from "./repository.mts";
 import type { RepoAccess } from "./github.mts";
 import { NOT_FOUND, lastLine, type Runner } from "./runner.mts";
@@ -158,6 +160,34 @@ export function checkOkeDomain(root: string, domain: string | undefined): Proble
   }];
 }
 
+/**
+ * On OKE only an image signed by the deployed repository's image workflow, by
+ * digest, is admitted (gitops/image-verification): until that workflow has
+ * committed its digest into the overlay, or while the overlay still names
+ * another owner's image (a fresh fork), every app pod would be denied.
+ */
+export function checkOkeAppImage(root: string, repoUrl: string): Problem[] {
+  const repo = githubRepo(repoUrl);
+  const run = repo
+    ? `run the image workflow on main of ${repo.owner}/${repo.repo} (GitHub → Actions → image → Run workflow); it builds, signs and commits "deploy(oke): giropops-senhas sha256:…" to ${OKE_APP_OVERLAY}: git pull, then re-run bootstrap`
+    : "host the repository on GitHub: the app image is built and signed by .github/workflows/image.yml";
+  if (!repo) return [{ message: `${repoUrl} is not a GitHub repository: on OKE the app image must be signed by its GitHub image workflow`, fix: run }];
+  const path = join(root, OKE_APP_OVERLAY);
+  if (!existsSync(path)) return [{ message: `${OKE_APP_OVERLAY} is missing (it pins the app image on OKE)`, fix: `restore it from git: git checkout -- ${OKE_APP_OVERLAY}` }];
+  const images = (parseYaml(readFileSync(path, "utf8")) as { images?: { name?: string; newName?: string; newTag?: string; digest?: string }[] } | null)?.images ?? [];
+  const entry = images.find((image) => image.name === APP_REPOSITORY);
+  const wanted = appRepositoryOf(repo);
+  if (!entry?.digest || !/^sha256:[0-9a-f]{64}$/.test(entry.digest)) {
+    const by = entry?.newTag ? `by tag (${entry.newTag})` : "without a digest";
+    return [{ message: `${OKE_APP_OVERLAY} deploys the app ${by}: on OKE only ${wanted} by a signed digest is admitted, so every app pod would be denied`, fix: run }];
+  }
+  const deployed = entry.newName ?? entry.name;
+  if (deployed !== wanted) {
+    return [{ message: `${OKE_APP_OVERLAY} deploys ${deployed}@${entry.digest}, but on OKE only ${wanted}, signed by ${repo.owner}/${repo.repo}'s image workflow, is admitted`, fix: run }];
+  }
+  return [];
+}
+
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { runner } = input;
   const report: PreflightReport = { problems: [], warnings: [], passed: [], skipped: [] };
@@ -176,6 +206,9 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     const domain = checkOkeDomain(input.root, input.config.domain);
     report.problems.push(...domain);
     if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} publishes *.${input.config.domain}`);
+    const image = checkOkeAppImage(input.root, input.source.repoUrl);
+    report.problems.push(...image);
+    if (image.length === 0) report.passed.push(`${OKE_APP_OVERLAY} pins a digest of ${appRepositoryOf(githubRepo(input.source.repoUrl)!)}`);
   }
   const ports = await checkPorts(input.hostPorts);
   report.problems.push(...ports);

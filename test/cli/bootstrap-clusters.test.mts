@@ -9,6 +9,12 @@ import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
 import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
+import { OKE_APP_OVERLAY } from "../../scripts/lib/image.mts";
+
+const DIGEST = `sha256:${"d".repeat(64)}`;
+/** clusters/oke/giropops-senhas/kustomization.yaml's images: entry, as git has it or as image.yml rewrites it. */
+const overlay = (entry: Record<string, string>) =>
+  `resources: [../../../apps/giropops-senhas/deploy/app]\nimages:\n  - ${JSON.stringify({ name: "ghcr.io/giropops/giropops-senhas", ...entry })}\n`;
 
 let kube: FakeKube;
 let argo: { stop(): void };
@@ -21,6 +27,9 @@ test.before.each(async () => {
   mkdirSync(join(root, "clusters/oke/patches"), { recursive: true });
   const domains = readFileSync(join(REPO_ROOT, "clusters/oke/patches/domain.yaml"), "utf8").replaceAll("example.com", OKE_ENV.PLATFORM_DOMAIN!);
   writeFileSync(join(root, "clusters/oke/patches/domain.yaml"), domains);
+  // The overlay as image.yml leaves it after its first run on main (digest, no newName for the giropops owner).
+  mkdirSync(join(root, "clusters/oke/giropops-senhas"), { recursive: true });
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ digest: DIGEST }));
   writeFileSync(join(root, "oci-config"), "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\nregion=sa-saopaulo-1\n");
   OKE_ENV.OCI_CLI_CONFIG_FILE = join(root, "oci-config");
 });
@@ -191,6 +200,30 @@ test("oke: a missing OCI CLI configuration or profile is a preflight problem wit
   assert.is(await bootstrap([...OKE, "--yes"], profile.deps), 1);
   assert.match(profile.output(), /has no profile \[WORK\]/);
   assert.not.ok(profile.runner.calls.some((c) => c.includes(" init ")), "nothing ran after preflight");
+});
+
+test("oke: preflight stops while the overlay deploys the app by tag, or another owner's image, with the fix", async () => {
+  await setup("oke-giropops");
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ newTag: "0.1.0" }));
+  const tag = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], tag.deps), 1);
+  assert.match(tag.output(), /clusters\/oke\/giropops-senhas\/kustomization\.yaml deploys the app by tag \(0\.1\.0\): on OKE only ghcr\.io\/giropops\/giropops-senhas by a signed digest is admitted/);
+  assert.match(tag.output(), /fix: run the image workflow on main of giropops\/giropops-platform \(GitHub → Actions → image → Run workflow\)/);
+  assert.not.ok(tag.runner.calls.some((c) => c.includes(" init ")), "nothing ran after preflight");
+
+  // A fork (GHCR owner Some-One → some-one) whose overlay still carries upstream's digest.
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ digest: DIGEST }));
+  const forkArgs = ["--cluster", "oke", "--repo", "https://github.com/Some-One/giropops-platform.git", "--revision", "main", "--timeout", "20s", "--yes"];
+  const fork = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(forkArgs, fork.deps), 1);
+  assert.match(fork.output(), new RegExp(`deploys ghcr\\.io/giropops/giropops-senhas@${DIGEST}, but on OKE only ghcr\\.io/some-one/giropops-senhas, signed by Some-One/giropops-platform's image workflow, is admitted`));
+  // After the fork's own workflow run: its image, its digest.
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ newName: "ghcr.io/some-one/giropops-senhas", digest: DIGEST }));
+  const fixed = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(forkArgs, fixed.deps), 0, fixed.output());
+  const root_ = kube.get("Application", "root", "argocd")!;
+  const patches = root_.spec.source.kustomize.patches.map((p: any) => p.patch).join("\n");
+  assert.match(patches, /ghcr\.io\/some-one\/giropops-senhas/);
 });
 
 test.run();
