@@ -28,7 +28,8 @@ export const TOOLS: Record<ToolName, Tool> = {
   // kustomize v5 (kubectl 1.27+) renders gitops/; 1.31 stays within skew of our clusters.
   kubectl: { minimum: "1.31.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
   tofu: { minimum: "1.8.0", args: ["version"], install: "https://opentofu.org/docs/intro/install/", why: "creates the OKE cluster" },
-  oci: { minimum: "3.50.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
+  // 3.52.0 added create-kubeconfig --with-auth-context (OCI_CLI_PROFILE in the token command).
+  oci: { minimum: "3.52.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
   git: { minimum: "2.30.0", args: ["--version"], install: "https://git-scm.com/downloads", why: "checks the repository Argo CD deploys" },
 };
 

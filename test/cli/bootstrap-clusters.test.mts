@@ -8,7 +8,7 @@ import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
-import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
+import { OKE_CLUSTER_ID, fakeOciOnPath, healthyMachine, type Machine } from "../lib/fake-runner.mts";
 import { OKE_APP_OVERLAY } from "../../scripts/lib/image.mts";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
@@ -96,17 +96,13 @@ const OKE_ENV: Record<string, string> = {
 const OKE = ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--timeout", "20s"];
 
 function okeMachine(): Machine {
-  return healthyMachine({
-    okeKubeconfig: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "cluster-c123", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "user-c123", user: { token: "from-oci" } }],
-      contexts: [{ name: "context-c123", context: { cluster: "cluster-c123", user: "user-c123" } }],
-      "current-context": "context-c123",
-    }),
-  });
+  return healthyMachine({ okeServer: kube.url });
 }
+
+// kubectl and the Kubernetes client run the kubeconfig's token command: this `oci` answers it and logs its arguments.
+const OCI_LOG = join(mkdtempSync(join(tmpdir(), "giropops-oci-")), "calls.log");
+fakeOciOnPath(join(OCI_LOG, "../bin"), OCI_LOG);
+const tokenCalls = () => (existsSync(OCI_LOG) ? readFileSync(OCI_LOG, "utf8").trim().split("\n").filter(Boolean) : []);
 
 test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CLI and its context named", async () => {
   await setup("oke-giropops");
@@ -119,8 +115,8 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
     "tofu -chdir=clusters/oke/tofu init -input=false",
     `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
     "tofu -chdir=clusters/oke/tofu apply -input=false giropops.tfplan",
-    `oci ce cluster create-kubeconfig --cluster-id ocid1.cluster.oc1.sa-saopaulo-1.aaaatest --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --profile DEFAULT`,
-    `kubectl config rename-context context-c123 oke-giropops --kubeconfig ${file}`,
+    `oci ce cluster create-kubeconfig --cluster-id ${OKE_CLUSTER_ID} --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --with-auth-context --profile DEFAULT`,
+    `kubectl config rename-context context-${OKE_CLUSTER_ID.slice(-11)} oke-giropops --kubeconfig ${file}`,
   ]);
   assert.match(readFileSync(file, "utf8"), /oke-giropops/);
   assert.match(h.output(), /Plan: 14 to add/, "the plan is shown");
@@ -135,6 +131,41 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
     `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
   ]);
   assert.match(again.output(), /reused OKE cluster giropops \(sa-saopaulo-1\) \(no infrastructure changes\)/);
+});
+
+test("oke: OCI_CLI_PROFILE reaches the kubeconfig's token command; a kubeconfig of an older cluster or another profile is rewritten", async () => {
+  await setup("oke-giropops");
+  writeFileSync(OKE_ENV.OCI_CLI_CONFIG_FILE!, "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\n[WORK]\nuser=ocid1.user.oc1..aaaawork\n");
+  const machine = okeMachine();
+  const work = { ...OKE_ENV, OCI_CLI_PROFILE: "WORK" };
+  const h = harness({ kube, machine, env: work, overrides: { root } });
+  const before = tokenCalls().length;
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  const calls = tokenCalls().slice(before);
+  assert.ok(calls.length > 0, "the Kubernetes calls ran the token command");
+  for (const call of calls) assert.is(call, `ce cluster generate-token --cluster-id ${OKE_CLUSTER_ID} --region sa-saopaulo-1 --profile WORK`);
+  // oci-cli 3.51.9 has no --with-auth-context (CHANGELOG.rst: added in 3.52.0).
+  const old = okeMachine();
+  old.tools.oci = "3.51.9";
+  const tooOld = harness({ kube, machine: old, env: work, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], tooOld.deps), 1);
+  assert.match(tooOld.output(), /oci 3\.51\.9 is too old \(need >= 3\.52\.0\)/);
+  const writes = (r: { calls: string[] }) => r.calls.filter((c) => c.includes("create-kubeconfig")).length;
+
+  // Same cluster, same profile: the file is kept.
+  const same = harness({ kube, machine, env: work, overrides: { root } });
+  assert.is(await bootstrap(OKE, same.deps), 0, same.output());
+  assert.is(writes(same.runner), 0);
+  // Another profile: rewritten.
+  const other = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, other.deps), 0, other.output());
+  assert.is(writes(other.runner), 1);
+  // The cluster destroyed and created again under the same name: a new OCID, rewritten.
+  machine.okeClusterId = OKE_CLUSTER_ID.replace("c123", "c456");
+  const recreated = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, recreated.deps), 0, recreated.output());
+  assert.is(writes(recreated.runner), 1);
+  assert.match(readFileSync(join(root, "clusters/oke/giropops.kubeconfig"), "utf8"), /c456/);
 });
 
 test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {

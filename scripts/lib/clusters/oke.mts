@@ -53,13 +53,33 @@ async function clusterId(context: ClusterContext): Promise<string | undefined> {
   }
 }
 
-/** The OCI CLI writes the kubeconfig (exec auth with `oci ce cluster generate-token`); we name its context. */
+type KubeconfigFile = {
+  contexts?: { name: string; context?: { user?: string } }[];
+  users?: { name: string; user?: { exec?: { args?: string[] } } }[];
+  "current-context"?: string;
+};
+
+/** The value after `flag` in the token command of our context's user (`oci ce cluster generate-token …`). */
+function tokenArg(kubeconfig: KubeconfigFile | null, context: string, flag: string): string | undefined {
+  const user = kubeconfig?.contexts?.find((c) => c.name === context)?.context?.user;
+  const args = kubeconfig?.users?.find((u) => u.name === user)?.user?.exec?.args ?? [];
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/**
+ * The OCI CLI writes the kubeconfig (exec auth with `oci ce cluster generate-token`);
+ * we name its context. --with-auth-context (oci-cli 3.52.0) puts --profile into
+ * that token command: without it every kubectl call signs with [DEFAULT]. A file
+ * for another cluster (same name, recreated) or another profile is rewritten.
+ */
 async function writeKubeconfig(context: ClusterContext, id: string): Promise<void> {
   const { config, root, runner } = context;
   const file = join(root, kubeconfigFile(config));
   if (existsSync(file) && !runner.dryRun) {
-    const current = (parse(readFileSync(file, "utf8")) as { contexts?: { name: string }[] } | null)?.contexts ?? [];
-    if (current.some((c) => c.name === contextName(config))) return;
+    const current = parse(readFileSync(file, "utf8")) as KubeconfigFile | null;
+    const name = contextName(config);
+    if (tokenArg(current, name, "--cluster-id") === id && tokenArg(current, name, "--profile") === config.ociProfile) return;
     rmSync(file);
   }
   await runner.run("oci", [
@@ -69,9 +89,10 @@ async function writeKubeconfig(context: ClusterContext, id: string): Promise<voi
     "--region", config.ociRegion ?? "",
     "--token-version", "2.0.0",
     "--kube-endpoint", "PUBLIC_ENDPOINT",
+    "--with-auth-context",
     "--profile", config.ociProfile,
   ], { fix: "check the OCI CLI works: oci ce cluster get --cluster-id " + id });
-  const written = runner.dryRun ? undefined : (parse(readFileSync(file, "utf8")) as { "current-context"?: string } | null)?.["current-context"];
+  const written = runner.dryRun ? undefined : (parse(readFileSync(file, "utf8")) as KubeconfigFile | null)?.["current-context"];
   await runner.run("kubectl", ["config", "rename-context", written ?? "<context written by oci>", contextName(config), "--kubeconfig", file]);
 }
 
