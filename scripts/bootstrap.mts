@@ -33,6 +33,7 @@ export const BOOTSTRAP: CommandSpec = {
     "npx zx scripts/bootstrap.mts --cluster kind",
     "npx zx scripts/bootstrap.mts --cluster minikube --repo https://github.com/YOU/giropops-platform.git --revision main",
     "npx zx scripts/bootstrap.mts --cluster oke --yes",
+    "OKE_KUBERNETES_VERSION=v1.35.0 npx zx scripts/bootstrap.mts --cluster oke   (OKE settings: .env.example)",
     "npx zx scripts/bootstrap.mts --cluster kind --dry-run",
   ],
 };
@@ -42,7 +43,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const config = configFromFlags(BOOTSTRAP, parsed, deps);
     const dryRun = parsed.values["dry-run"] === true;
     const provider = clusterProvider(config.cluster);
-    const cluster: ClusterContext = { config, runner, ui, root: deps.root, yes: parsed.values.yes === true };
+    const cluster: ClusterContext = { config, runner, ui, root: deps.root, yes: parsed.values.yes === true, pollMs: deps.pollMs };
     const target = provider.target(config, deps.root);
     const github = config.githubToken ? deps.github(config.githubToken) : undefined;
     const timeoutMs = config.timeoutSeconds * 1000;

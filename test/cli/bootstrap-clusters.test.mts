@@ -8,7 +8,8 @@ import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { simulateArgoCd } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
-import { OKE_CLUSTER_ID, fakeOciOnPath, healthyMachine, type Machine } from "../lib/fake-runner.mts";
+import { TFVARS_FILE } from "../../scripts/lib/clusters/oke.mts";
+import { OKE_CLUSTER_ID, OKE_NODE_POOL_ID, fakeOciOnPath, healthyMachine, type Machine } from "../lib/fake-runner.mts";
 import { OKE_APP_OVERLAY } from "../../scripts/lib/image.mts";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
@@ -46,7 +47,7 @@ const setup = async (context: string) => {
 
 /** Commands that change something (reads and version probes left out). */
 const changing = (calls: string[]) =>
-  calls.filter((c) => !/^(git |docker --version|docker info|docker image inspect|minikube image ls|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|tofu -chdir=\S+ output)/.test(c));
+  calls.filter((c) => !/^(git |docker --version|docker info|docker image inspect|minikube image ls|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|oci ce node-pool get|tofu -chdir=\S+ (output|state list))/.test(c));
 
 // ------------------------------------------------------------------ minikube
 
@@ -110,14 +111,27 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
   const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
   assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
   const file = join(root, "clusters/oke/giropops.kubeconfig");
-  const vars = "-var region=sa-saopaulo-1 -var compartment_ocid=ocid1.compartment.oc1..aaaatest -var oci_profile=DEFAULT -var cluster_name=giropops -var node_count=2 -var node_ocpus=1 -var node_memory_gb=6";
+  assert.equal(JSON.parse(readFileSync(join(root, TFVARS_FILE), "utf8")), {
+    region: "sa-saopaulo-1",
+    compartment_ocid: "ocid1.compartment.oc1..aaaatest",
+    oci_profile: "DEFAULT",
+    cluster_name: "giropops",
+    kubernetes_version: "v1.34.1",
+    node_count: 2,
+    node_ocpus: 1,
+    node_memory_gb: 6,
+    free_tier: { ocpus: 2, memory_gb: 12 },
+    api_allowed_cidrs: ["0.0.0.0/0"],
+  }, "every variable in the file tofu reads on its own: a hint's bare tofu command works as printed");
   assert.equal(changing(h.runner.calls), [
     "tofu -chdir=clusters/oke/tofu init -input=false",
-    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+    "tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan",
     "tofu -chdir=clusters/oke/tofu apply -input=false giropops.tfplan",
     `oci ce cluster create-kubeconfig --cluster-id ${OKE_CLUSTER_ID} --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --with-auth-context --profile DEFAULT`,
     `kubectl config rename-context context-${OKE_CLUSTER_ID.slice(-11)} oke-giropops --kubeconfig ${file}`,
+    `kubectl --kubeconfig ${file} --context oke-giropops wait --for=condition=Ready nodes --all --timeout=60s`,
   ]);
+  assert.ok(h.runner.calls.some((c) => c.startsWith(`oci ce node-pool get --node-pool-id ${OKE_NODE_POOL_ID} --region sa-saopaulo-1 --profile DEFAULT`)), "the nodes are checked in OCI before Kubernetes is asked");
   assert.match(readFileSync(file, "utf8"), /oke-giropops/);
   assert.match(h.output(), /Plan: 14 to add/, "the plan is shown");
   assert.not.ok(h.runner.calls.some((c) => c.startsWith("docker") || c.includes("image load")), "OKE pulls the image from the registry");
@@ -128,7 +142,8 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
   assert.is(await bootstrap(OKE, again.deps), 0, again.output());
   assert.equal(changing(again.runner.calls), [
     "tofu -chdir=clusters/oke/tofu init -input=false",
-    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+    "tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan",
+    `kubectl --kubeconfig ${file} --context oke-giropops wait --for=condition=Ready nodes --all --timeout=60s`,
   ]);
   assert.match(again.output(), /reused OKE cluster giropops \(sa-saopaulo-1\) \(no infrastructure changes\)/);
 });
@@ -166,6 +181,53 @@ test("oke: OCI_CLI_PROFILE reaches the kubeconfig's token command; a kubeconfig 
   assert.is(await bootstrap(OKE, recreated.deps), 0, recreated.output());
   assert.is(writes(recreated.runner), 1);
   assert.match(readFileSync(join(root, "clusters/oke/giropops.kubeconfig"), "utf8"), /c456/);
+});
+
+test("oke: out of host capacity, at apply or on a node after it, stops with its own message and what to do", async () => {
+  await setup("oke-giropops");
+  // The provider fails the node pool's work request with OCI's message (the pool is deleted again);
+  // the words as Rapha-Borges/oke-free's README troubleshooting section quotes them.
+  const apply = okeMachine();
+  apply.tofuApplyError = "Error: 500-InternalError, Out of host capacity.\nSuggestion: The service for this resource encountered an error.";
+  const h = harness({ kube, machine: apply, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 1);
+  assert.match(h.output(), /OCI is out of host capacity for VM\.Standard\.A1\.Flex in sa-saopaulo-1/);
+  assert.match(h.output(), /fix: Always Free A1 capacity comes and goes: re-run bootstrap later .*Pay As You Go.*home region/);
+  assert.not.ok(h.runner.calls.some((c) => c.includes("create-kubeconfig")));
+
+  // The apply "succeeds" with a NEEDS_ATTENTION pool whose node never started.
+  const needs = okeMachine();
+  needs.okeNodePoolState = "NEEDS_ATTENTION";
+  needs.okeNodes = [{ state: "ACTIVE" }, { state: "FAILING", error: "Out of host capacity." }];
+  const n = harness({ kube, machine: needs, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], n.deps), 1);
+  assert.match(n.output(), /OCI is out of host capacity/);
+  assert.not.ok(n.runner.calls.some((c) => c.includes(" wait --for=condition=Ready nodes")), "Argo CD is not installed on a pool that never came up");
+
+  // Another node failure: OCI's reason, and where to look.
+  const other = okeMachine();
+  other.okeNodePoolState = "NEEDS_ATTENTION";
+  other.okeNodes = [{ state: "ACTIVE" }, { state: "FAILING", error: "Node failed to register with the cluster" }];
+  const o = harness({ kube, machine: other, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], o.deps), 1);
+  assert.match(o.output(), /the node pool is NEEDS_ATTENTION: Node failed to register with the cluster/);
+  assert.match(o.output(), /fix: look at the node pool in the OCI console/);
+});
+
+test("oke: bootstrap waits while the nodes are CREATING and goes on once every node is ACTIVE", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  machine.okeNodes = [{ state: "CREATING" }, { state: "CREATING" }];
+  const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  let polls = 0;
+  const inner = h.runner.run.bind(h.runner);
+  h.runner.run = async (command, args, options) => {
+    if (command === "oci" && args[1] === "node-pool" && ++polls === 3) machine.okeNodes = [{ state: "ACTIVE" }, { state: "ACTIVE" }];
+    return inner(command, args, options);
+  };
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  assert.is(polls, 3);
+  assert.match(h.output(), /2 node\(s\) ACTIVE in OCI and Ready in Kubernetes/);
 });
 
 test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {

@@ -57,9 +57,18 @@ export type Machine = {
   okeServer?: string;
   /** The OCID `tofu output` gives for the cluster (a new one after a destroy and apply). */
   okeClusterId: string;
+  /** The nodes `oci ce node-pool get` lists, in the shape of its JSON (see okeNodePool). */
+  okeNodes: { state: string; details?: string; error?: string }[];
+  /** The node pool's own state (ACTIVE, NEEDS_ATTENTION, FAILED…). */
+  okeNodePoolState: string;
+  /** A failed first apply: the network is in the state, the cluster is not. */
+  tofuNetworkOnly?: boolean;
+  /** What `tofu apply` prints when it fails (unset: it succeeds). */
+  tofuApplyError?: string;
 };
 
 export const OKE_CLUSTER_ID = "ocid1.cluster.oc1.sa-saopaulo-1.aaaaaaaaqxm3tc4fkyb7c123";
+export const OKE_NODE_POOL_ID = "ocid1.nodepool.oc1.sa-saopaulo-1.aaaaaaaafh3ba5rpx2lc7p4q";
 export const REMOTE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
@@ -87,6 +96,8 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
     localImageId: "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988",
     minikubeImages: new Map(),
     okeClusterId: OKE_CLUSTER_ID,
+    okeNodes: [{ state: "ACTIVE" }, { state: "ACTIVE" }],
+    okeNodePoolState: "ACTIVE",
     ...overrides,
   };
 }
@@ -158,14 +169,23 @@ export function machineRunner(m: Machine): RecordingRunner {
     tofu: installed("tofu", (args) => {
       const [, sub] = args; // args[0] is -chdir=…
       if (args[0] === "version") return version("tofu")(args, {});
-      if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: m.okeClusterId } }) } : { stdout: "{}" };
+      // `tofu output -json` with no state prints {}; `tofu state list` one address per line.
+      if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: m.okeClusterId }, node_pool_id: { value: OKE_NODE_POOL_ID } }) } : { stdout: "{}" };
+      if (sub === "state" && args[2] === "list") {
+        const network = ["oci_core_vcn.this", "oci_core_internet_gateway.this", 'oci_core_subnet.this["api"]'];
+        return { stdout: m.tofuApplied ? [...network, "oci_containerengine_cluster.this", "oci_containerengine_node_pool.free"].join("\n") + "\n" : m.tofuNetworkOnly ? network.join("\n") + "\n" : "" };
+      }
       if (sub === "plan") return { code: m.tofuApplied ? 0 : 2, stdout: m.tofuApplied ? "No changes." : "Plan: 14 to add, 0 to change, 0 to destroy.\n" };
-      if (sub === "apply") m.tofuApplied = true;
-      if (sub === "destroy") m.tofuApplied = false;
+      if (sub === "apply") {
+        if (m.tofuApplyError) return { code: 1, stderr: m.tofuApplyError };
+        m.tofuApplied = true;
+      }
+      if (sub === "destroy") m.tofuApplied = m.tofuNetworkOnly = false;
       return undefined;
     }),
     oci: installed("oci", (args) => {
       if (args[0] === "--version") return version("oci")(args, {});
+      if (args[0] === "ce" && args[1] === "node-pool" && args[2] === "get") return { stdout: JSON.stringify({ data: okeNodePool(m), etag: "fake" }) };
       if (args[2] === "create-kubeconfig") writeFileSync(args[args.indexOf("--file") + 1]!, okeKubeconfig(args, m.okeServer ?? "https://127.0.0.1:9"));
       return undefined;
     }),
@@ -216,4 +236,29 @@ printf '%s\\n' '{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "
 `);
   chmodSync(script, 0o755);
   process.env.PATH = `${dir}:${process.env.PATH}`;
+}
+
+/**
+ * `oci ce node-pool get` output: {"data": NodePool} with the Python SDK's
+ * attribute names hyphenated (oracle/oci-cli src/oci_cli/cli_util.py to_dict);
+ * fields and states from oci-go-sdk v65 containerengine node_pool.go, node.go and
+ * node_error.go (as vendored by oracle/terraform-provider-oci v7.30.0). Only
+ * the fields bootstrap reads.
+ */
+function okeNodePool(m: Machine): Record<string, unknown> {
+  return {
+    id: OKE_NODE_POOL_ID,
+    "cluster-id": m.okeClusterId,
+    "lifecycle-state": m.okeNodePoolState,
+    "lifecycle-details": m.okeNodePoolState === "ACTIVE" ? null : m.okeNodes.find((n) => n.details)?.details ?? null,
+    "node-shape": "VM.Standard.A1.Flex",
+    nodes: m.okeNodes.map((n, i) => ({
+      id: `ocid1.instance.oc1.sa-saopaulo-1.node${i}`,
+      name: `oke-c${i}-node`,
+      "lifecycle-state": n.state,
+      "lifecycle-details": n.details ?? null,
+      // code and status are placeholders: bootstrap reads only the message.
+      "node-error": n.error ? { code: "InternalError", message: n.error, "opc-request-id": "fake", status: "500" } : null,
+    })),
+  };
 }

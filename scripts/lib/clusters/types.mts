@@ -14,6 +14,8 @@ export type ClusterContext = {
   root: string;
   /** --yes: no confirmation prompts. */
   yes: boolean;
+  /** How often to poll a cloud API while waiting (tests make it short). */
+  pollMs?: number;
 };
 
 export type ClusterProvider = {
