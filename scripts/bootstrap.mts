@@ -123,13 +123,15 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       step.done(`${projects ? `${projects} AppProjects allow ${credentials.argoUrl}; ` : ""}root Application follows clusters/${config.cluster} at ${source.revision}`);
     });
 
+    const stopSideWatch = provider.duringSync?.(kube, ui, config, deps.pollMs);
     const outcome = await ui
       .step("Applications", async (step) => {
-        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, onProgress: step.update });
+        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
         if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy after ${config.timeoutSeconds}s`, result.items);
         step.done("all Synced and Healthy");
         return result;
       })
+      .finally(() => stopSideWatch?.())
       .catch((error: unknown) => {
         if (error instanceof AppsNotHealthy) return error;
         throw error;

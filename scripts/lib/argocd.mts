@@ -227,6 +227,8 @@ export type WatchOptions = {
   pollMs?: number;
   /** How long an app may stay Degraded (or its sync Failed) before we stop waiting. */
   degradedGraceMs?: number;
+  /** Applications that wait on something outside the cluster (DNS): Degraded does not end the watch, the timeout does. */
+  patient?: readonly string[];
   onProgress?: (text: string) => void;
 };
 
@@ -242,7 +244,8 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
     failed: (apps) => {
       const now = Date.now();
       for (const state of apps.map(appState)) {
-        const bad = state.health === "Degraded" || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
+        const degraded = state.health === "Degraded" && !options.patient?.includes(state.name);
+        const bad = degraded || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
         if (!bad) badSince.delete(state.name);
         else if (!badSince.has(state.name)) badSince.set(state.name, now);
         if (bad && now - badSince.get(state.name)! >= grace) return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}`;

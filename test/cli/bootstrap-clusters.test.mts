@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
-import { simulateArgoCd } from "../lib/fake-argocd.mts";
+import { simulateArgoCd, type ChildPlan } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
 import { TFVARS_FILE } from "../../scripts/lib/clusters/oke.mts";
 import { OKE_CLUSTER_ID, OKE_NODE_POOL_ID, fakeOciOnPath, healthyMachine, type Machine } from "../lib/fake-runner.mts";
@@ -228,6 +228,35 @@ test("oke: bootstrap waits while the nodes are CREATING and goes on once every n
   assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
   assert.is(polls, 3);
   assert.match(h.output(), /2 node\(s\) ACTIVE in OCI and Ready in Kubernetes/);
+});
+
+test("oke: the load balancer's address and DNS records are printed once it exists; a Degraded traefik (waiting on DNS) is waited for", async () => {
+  kube = await startFakeKube({ context: "oke-giropops" });
+  // traefik stays Degraded until "DNS" is in place; grace 0 would end any other app's wait at once.
+  const traefik: ChildPlan = { name: "traefik", stuck: { health: "Degraded", message: "Listener websecure: certificate platform-tls not ready" } };
+  argo = simulateArgoCd(kube, [traefik, { name: "monitoring", healthyAfter: 1 }]);
+  // What the cloud controller writes once the network load balancer exists.
+  kube.put({ apiVersion: "v1", kind: "Service", metadata: { name: "traefik", namespace: "traefik" }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "203.0.113.10", ipMode: "VIP" }] } } });
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root, degradedGraceMs: 0 } });
+  const running = bootstrap([...OKE, "--yes"], h.deps);
+  const started = Date.now();
+  while (!/203\.0\.113\.10/.test(h.output()) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 300));
+  delete traefik.stuck; // the records resolve, the certificate is issued
+  assert.is(await running, 0, h.output());
+  assert.match(h.output(), /The load balancer's address is 203\.0\.113\.10\. Create these DNS records now/);
+  for (const host of ["argocd", "grafana", "senhas", "locust"]) assert.match(h.output(), new RegExp(`${host}\\.giropops\\.example\\.com  A  203\\.0\\.113\\.10`));
+  assert.not.match(h.output(), /prometheus\.giropops\.example\.com  A/, "not published on OKE");
+  assert.match(h.output(), /\*\.giropops\.example\.com  A  203\.0\.113\.10/);
+  assert.is(h.output().match(/The load balancer's address is/g)!.length, 1, "printed once");
+});
+
+test("oke: an app other than traefik that stays Degraded still ends the wait after the grace", async () => {
+  kube = await startFakeKube({ context: "oke-giropops" });
+  argo = simulateArgoCd(kube, [{ name: "monitoring", stuck: { health: "Degraded", message: "prometheus crash-looping" } }]);
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root, degradedGraceMs: 0 } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 1);
+  assert.match(h.output(), /monitoring is Degraded/);
 });
 
 test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {

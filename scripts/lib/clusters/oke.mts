@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { Config } from "../config.mts";
 import { UserError } from "../errors.mts";
-import { kubectlArgs } from "../kube.mts";
+import { kubectlArgs, type Kube } from "../kube.mts";
+import { endpoints } from "../summary.mts";
+import type { Ui } from "../ui.mts";
 import type { ClusterContext, ClusterProvider } from "./types.mts";
 
 export const TOFU_DIR = "clusters/oke/tofu";
@@ -221,14 +223,54 @@ async function drainCloudResources(context: ClusterContext, id: string): Promise
   return `${runner.dryRun ? "would delete" : "deleted"} ${services.length} load balancer(s) and ${claims.length} volume claim(s) first`;
 }
 
+/** The Traefik Service the cloud controller gives a network load balancer (clusters/oke/patches/gateway.yaml). */
+const GATEWAY_SERVICE = { namespace: "traefik", name: "traefik" } as const;
+const ADDRESS_POLL_MS = 10_000;
+
+/** The DNS records the published hostnames need, one line each, for an address. */
+export function dnsRecords(config: Pick<Config, "cluster" | "domain">, address: string, target: Parameters<typeof endpoints>[1]): string[] {
+  const hosts = endpoints(config, target).filter((e) => !e.portForward).map((e) => `${e.host}.${config.domain}`);
+  return [...hosts.map((host) => `${host}  A  ${address}`), `(or one wildcard record: *.${config.domain}  A  ${address})`];
+}
+
+/**
+ * HTTP-01 cannot succeed until DNS points at the load balancer, whose address
+ * only exists once the cloud controller made it (and changes after a
+ * teardown): print it, with the records to create, the moment it appears.
+ */
+function announceLoadBalancer(kube: Kube, ui: Ui, config: Config, pollMs = ADDRESS_POLL_MS): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async () => {
+    if (stopped) return;
+    const service = await kube.get("v1", "Service", GATEWAY_SERVICE.name, GATEWAY_SERVICE.namespace).catch(() => undefined);
+    const address = (service?.status?.loadBalancer?.ingress as { ip?: string }[] | undefined)?.find((i) => i.ip)?.ip;
+    if (stopped) return;
+    if (address) {
+      ui.warn(`The load balancer's address is ${address}. Create these DNS records now; Let's Encrypt (HTTP-01) reaches every hostname through them before it issues the certificate, and bootstrap keeps waiting meanwhile:`);
+      for (const line of dnsRecords(config, address, kube.target)) ui.info(line);
+      return;
+    }
+    timer = setTimeout(poll, pollMs);
+  };
+  void poll();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
 export const oke: ClusterProvider = {
   kind: "oke",
   label: (config) => `OKE cluster ${config.clusterName} (${config.ociRegion ?? "no region"})`,
   tools: ["tofu", "oci", "kubectl"],
   hostPorts: () => [],
   // The Gateway is Degraded until Let's Encrypt issues its certificate, which
-  // (HTTP-01) waits for your DNS to point at the new load balancer.
+  // (HTTP-01) waits for your DNS to point at the new load balancer: traefik
+  // gets the whole timeout, everything else the usual grace.
   degradedGraceMs: 15 * 60_000,
+  patientApps: ["traefik"],
+  duringSync: announceLoadBalancer,
   target: (config, root) => ({ context: contextName(config), kubeconfigPath: join(root, kubeconfigFile(config)) }),
   async exists(context) {
     return (await clusterId(context)) !== undefined;
