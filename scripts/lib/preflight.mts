@@ -34,6 +34,20 @@ export const TOOLS: Record<ToolName, Tool> = {
 };
 
 export type Problem = { message: string; fix: string };
+
+/**
+ * kubectl is supported within one minor version (older or newer) of the API
+ * server (kubernetes.io/releases/version-skew-policy): the range for a cluster.
+ */
+export function checkKubectlSkew(kubectl: string, cluster: string, where: string): Problem[] {
+  const minor = (version: string) => Number(/^v?1\.(\d+)\./.exec(version)?.[1]);
+  const [client, server] = [minor(kubectl), minor(cluster)];
+  if (Number.isNaN(client) || Number.isNaN(server) || Math.abs(client - server) <= 1) return [];
+  return [{
+    message: `kubectl ${kubectl} is outside the version skew Kubernetes supports for ${where} (${cluster}: kubectl 1.${server - 1} to 1.${server + 1})`,
+    fix: `install kubectl 1.${server}: ${TOOLS.kubectl.install}`,
+  }];
+}
 export type PreflightReport = { problems: Problem[]; warnings: string[]; passed: string[]; skipped: string[]; access?: RepoAccess };
 
 export function compareVersions(a: string, b: string): number {
@@ -192,10 +206,16 @@ export function checkOkeAppImage(root: string, repoUrl: string): Problem[] {
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { runner } = input;
   const report: PreflightReport = { problems: [], warnings: [], passed: [], skipped: [] };
+  const versions: Partial<Record<ToolName, string>> = {};
   for (const name of ["git", ...input.tools.filter((t) => t !== "git")] as ToolName[]) {
     const outcome = await checkTool(runner, name);
-    if ("version" in outcome) report.passed.push(`${name} ${outcome.version}`);
-    else report.problems.push(outcome);
+    if ("version" in outcome) {
+      report.passed.push(`${name} ${outcome.version}`);
+      versions[name] = outcome.version;
+    } else report.problems.push(outcome);
+  }
+  if (input.config.cluster === "oke" && versions.kubectl) {
+    report.problems.push(...checkKubectlSkew(versions.kubectl, input.config.okeKubernetesVersion, "the OKE cluster (OKE_KUBERNETES_VERSION)"));
   }
   if (input.docker) {
     const docker = await checkDocker(runner, input.docker);

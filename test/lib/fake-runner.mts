@@ -77,7 +77,7 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
       docker: "Docker version 28.2.2, build e6534b4",
       kind: "kind v0.32.0 go1.24.3 linux/amd64",
       minikube: "v1.37.0",
-      kubectl: "Client Version: v1.32.4",
+      kubectl: "Client Version: v1.35.2",
       tofu: "OpenTofu v1.10.6\non linux_amd64",
       oci: "3.71.0",
       git: "git version 2.47.3",
