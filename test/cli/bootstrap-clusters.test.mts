@@ -266,6 +266,18 @@ test("oke: an app other than traefik that stays Degraded still ends the wait aft
   assert.match(h.output(), /monitoring is Degraded/);
 });
 
+test("oke --dry-run: says what it would write and apply, writes and applies nothing", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--dry-run"], h.deps), 0, h.output());
+  assert.match(h.output(), /would write clusters\/oke\/tofu\/giropops\.auto\.tfvars\.json: \{"region":"sa-saopaulo-1"/);
+  assert.match(h.output(), /would run: tofu -chdir=clusters\/oke\/tofu apply -input=false giropops\.tfplan/);
+  assert.match(h.output(), /would wait until the node pool's 2 nodes are ACTIVE and Ready/);
+  assert.not.ok(existsSync(join(root, TFVARS_FILE)));
+  assert.not.ok(machine.tofuApplied);
+});
+
 test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {
   await setup("oke-giropops");
   const machine = okeMachine();
