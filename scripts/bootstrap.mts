@@ -33,6 +33,7 @@ export const BOOTSTRAP: CommandSpec = {
     "npx zx scripts/bootstrap.mts --cluster kind",
     "npx zx scripts/bootstrap.mts --cluster minikube --repo https://github.com/YOU/giropops-platform.git --revision main",
     "npx zx scripts/bootstrap.mts --cluster oke --yes",
+    "OKE_KUBERNETES_VERSION=v1.35.0 npx zx scripts/bootstrap.mts --cluster oke   (OKE settings: .env.example)",
     "npx zx scripts/bootstrap.mts --cluster kind --dry-run",
   ],
 };
@@ -42,7 +43,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const config = configFromFlags(BOOTSTRAP, parsed, deps);
     const dryRun = parsed.values["dry-run"] === true;
     const provider = clusterProvider(config.cluster);
-    const cluster: ClusterContext = { config, runner, ui, root: deps.root, yes: parsed.values.yes === true };
+    const cluster: ClusterContext = { config, runner, ui, root: deps.root, yes: parsed.values.yes === true, pollMs: deps.pollMs };
     const target = provider.target(config, deps.root);
     const github = config.githubToken ? deps.github(config.githubToken) : undefined;
     const timeoutMs = config.timeoutSeconds * 1000;
@@ -122,13 +123,15 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       step.done(`${projects ? `${projects} AppProjects allow ${credentials.argoUrl}; ` : ""}root Application follows clusters/${config.cluster} at ${source.revision}`);
     });
 
+    const stopSideWatch = provider.duringSync?.(kube, ui, config, deps.pollMs);
     const outcome = await ui
       .step("Applications", async (step) => {
-        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, onProgress: step.update });
+        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
         if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy after ${config.timeoutSeconds}s`, result.items);
         step.done("all Synced and Healthy");
         return result;
       })
+      .finally(() => stopSideWatch?.())
       .catch((error: unknown) => {
         if (error instanceof AppsNotHealthy) return error;
         throw error;

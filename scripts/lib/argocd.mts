@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
 import { FIELD_MANAGER, describeObject, isReady, kubectl, parseManifests, secretData, type Kube, type KubeObject, type WaitOutcome } from "./kube.mts";
+import { appImagePolicyPatches } from "./image.mts";
 import { lastLine, type Runner } from "./runner.mts";
 
 export const ARGOCD_NAMESPACE = "argocd";
@@ -51,7 +52,8 @@ export function projectsForRepo(objects: KubeObject[], repoURL: string): KubeObj
 /**
  * The root Application (not in git): clusters/<cluster> from the user's repo
  * and revision, passed down to every child Application labelled
- * giropops.dev/source=git and to every AppProject by kustomize patches.
+ * giropops.dev/source=git and to every AppProject by kustomize patches
+ * (on OKE also into the app image policies, see appImagePolicyPatches).
  * Offline validation renders with exactly these patches.
  */
 export function rootApplication(config: RootInput): KubeObject {
@@ -78,6 +80,8 @@ export function rootApplication(config: RootInput): KubeObject {
               ]),
             },
             { target: { group, kind: "AppProject" }, patch: JSON.stringify(projectSourcePatch(repoURL)) },
+            // OKE pulls the app from the repository owner's GHCR: the image policies name that owner.
+            ...(config.cluster === "oke" ? appImagePolicyPatches(repoURL) : []),
           ],
         },
       },
@@ -223,6 +227,8 @@ export type WatchOptions = {
   pollMs?: number;
   /** How long an app may stay Degraded (or its sync Failed) before we stop waiting. */
   degradedGraceMs?: number;
+  /** Applications that wait on something outside the cluster (DNS): Degraded does not end the watch, the timeout does. */
+  patient?: readonly string[];
   onProgress?: (text: string) => void;
 };
 
@@ -238,7 +244,8 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
     failed: (apps) => {
       const now = Date.now();
       for (const state of apps.map(appState)) {
-        const bad = state.health === "Degraded" || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
+        const degraded = state.health === "Degraded" && !options.patient?.includes(state.name);
+        const bad = degraded || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
         if (!bad) badSince.delete(state.name);
         else if (!badSince.has(state.name)) badSince.set(state.name, now);
         if (bad && now - badSince.get(state.name)! >= grace) return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}`;

@@ -24,6 +24,10 @@ export type Config = {
   okeNodeCount: number;
   okeNodeOcpus: number;
   okeNodeMemoryGb: number;
+  okeKubernetesVersion: string;
+  okeApiAllowedCidrs: string[];
+  okeFreeOcpus: number;
+  okeFreeMemoryGb: number;
   cloudflareApiToken: string | undefined;
   grafanaAdminPassword: string | undefined;
   redisPassword: string | undefined;
@@ -33,6 +37,13 @@ type Parser<T> = (raw: string) => T | { problem: string };
 type Variable<T> = { key: keyof Config; env: string; parse: Parser<T>; default?: (c: Partial<Config>) => T | undefined };
 
 const text: Parser<string> = (raw) => raw;
+
+const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+/** A comma-separated list of IPv4 CIDRs, e.g. "203.0.113.7/32,198.51.100.0/24". */
+const cidrList: Parser<string[]> = (raw) => {
+  const cidrs = raw.split(",").map((c) => c.trim()).filter(Boolean);
+  return cidrs.length > 0 && cidrs.every((c) => IPV4_CIDR.test(c)) ? cidrs : { problem: "must be IPv4 CIDRs separated by commas, like 203.0.113.7/32" };
+};
 
 const oneOf =
   <T extends string>(allowed: readonly T[]): Parser<T> =>
@@ -71,6 +82,15 @@ const secret = matching(/^\S{12,}$/, "at least 12 characters with no spaces");
 // Redis reads its password from a config line in double quotes (deploy/redis): no quote or backslash.
 const redisSecret = matching(/^[^\s"\\]{12,}$/, 'at least 12 characters with no spaces, " or \\');
 
+/**
+ * The Always Free A1 allowance the OKE node pool must fit in, by default
+ * (OKE_FREE_OCPUS / OKE_FREE_MEMORY_GB; OpenTofu gets it from bootstrap): the
+ * 2026 reports of a cut to 2 OCPU / 12 GB, not the long-standing 4 / 24.
+ */
+export const OKE_FREE_TIER = { ocpus: 2, memoryGb: 12 } as const;
+/** The OKE Kubernetes version bootstrap asks for unless OKE_KUBERNETES_VERSION says otherwise. */
+export const OKE_KUBERNETES_VERSION = "v1.34.1";
+
 const DEFAULT_DOMAIN: Record<ClusterKind, string | undefined> = { kind: "localhost", minikube: "localhost", oke: undefined };
 
 const VARIABLES: Variable<unknown>[] = [
@@ -88,6 +108,11 @@ const VARIABLES: Variable<unknown>[] = [
   { key: "okeNodeCount", env: "OKE_NODE_COUNT", parse: integer(1, 4), default: () => 2 },
   { key: "okeNodeOcpus", env: "OKE_NODE_OCPUS", parse: integer(1, 4), default: () => 1 },
   { key: "okeNodeMemoryGb", env: "OKE_NODE_MEMORY_GB", parse: integer(4, 24), default: () => 6 },
+  // OKE supports a few minors at a time and drops old ones: `oci ce cluster-options get --cluster-option-id all`.
+  { key: "okeKubernetesVersion", env: "OKE_KUBERNETES_VERSION", parse: matching(/^v1\.\d+\.\d+$/, "an OKE Kubernetes version such as v1.34.1"), default: () => OKE_KUBERNETES_VERSION },
+  { key: "okeApiAllowedCidrs", env: "OKE_API_ALLOWED_CIDRS", parse: cidrList, default: () => ["0.0.0.0/0"] },
+  { key: "okeFreeOcpus", env: "OKE_FREE_OCPUS", parse: integer(1, 64), default: () => OKE_FREE_TIER.ocpus },
+  { key: "okeFreeMemoryGb", env: "OKE_FREE_MEMORY_GB", parse: integer(1, 512), default: () => OKE_FREE_TIER.memoryGb },
   { key: "cloudflareApiToken", env: "CLOUDFLARE_API_TOKEN", parse: matching(/^\S{20,}$/, "a Cloudflare API token") },
   { key: "grafanaAdminPassword", env: "GRAFANA_ADMIN_PASSWORD", parse: secret },
   { key: "redisPassword", env: "REDIS_PASSWORD", parse: redisSecret },
@@ -109,8 +134,6 @@ export type LoadOptions = {
   unused?: readonly (keyof Config)[];
 };
 
-/** Always Free A1 allowance the OKE node pool must fit in (see .env.example). */
-export const OKE_FREE_TIER = { ocpus: 2, memoryGb: 12 } as const;
 
 export function readEnvFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
@@ -156,11 +179,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const nodes = config.okeNodeCount as number | undefined;
     const ocpus = config.okeNodeOcpus as number | undefined;
     const memory = config.okeNodeMemoryGb as number | undefined;
-    if (nodes !== undefined && ocpus !== undefined && nodes * ocpus > OKE_FREE_TIER.ocpus) {
-      problems.push(`OKE_NODE_COUNT × OKE_NODE_OCPUS = ${nodes * ocpus} OCPUs exceeds the Always Free ${OKE_FREE_TIER.ocpus} OCPUs`);
+    const free = { ocpus: config.okeFreeOcpus as number | undefined, memoryGb: config.okeFreeMemoryGb as number | undefined };
+    if (nodes !== undefined && ocpus !== undefined && free.ocpus !== undefined && nodes * ocpus > free.ocpus) {
+      problems.push(`OKE_NODE_COUNT × OKE_NODE_OCPUS = ${nodes * ocpus} OCPUs exceeds the Always Free ${free.ocpus} OCPUs (OKE_FREE_OCPUS)`);
     }
-    if (nodes !== undefined && memory !== undefined && nodes * memory > OKE_FREE_TIER.memoryGb) {
-      problems.push(`OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = ${nodes * memory} GB exceeds the Always Free ${OKE_FREE_TIER.memoryGb} GB`);
+    if (nodes !== undefined && memory !== undefined && free.memoryGb !== undefined && nodes * memory > free.memoryGb) {
+      problems.push(`OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = ${nodes * memory} GB exceeds the Always Free ${free.memoryGb} GB (OKE_FREE_MEMORY_GB)`);
     }
   }
 

@@ -1,12 +1,66 @@
-// The app image for local clusters: built from this checkout and loaded into
-// the nodes (tag :dev, which the kind and minikube overlays use with imagePullPolicy IfNotPresent).
+// The app image: built from this checkout for local clusters (tag :dev, which
+// the kind and minikube overlays use with imagePullPolicy IfNotPresent), pulled
+// from GHCR by a signed digest on OKE, where its owner is the owner of the
+// repository Argo CD deploys (.github/workflows/image.yml pushes it there).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "./errors.mts";
+import { githubRepo, type GitHubRepo } from "./git.mts";
 import type { Runner } from "./runner.mts";
 
-export const APP_IMAGE = "ghcr.io/giropops/giropops-senhas:dev";
+/** The app's repository as git spells it (manifests, policies); bootstrap puts the user's owner in on OKE. */
+export const APP_REPOSITORY = "ghcr.io/giropops/giropops-senhas";
+export const APP_IMAGE = `${APP_REPOSITORY}:dev`;
 export const APP_DOCKERFILE = "apps/giropops-senhas/Dockerfile";
+/** Where image.yml commits the digest it built and signed. */
+export const OKE_APP_OVERLAY = "clusters/oke/giropops-senhas/kustomization.yaml";
+
+/** ghcr.io/<owner>/giropops-senhas, lower-case as image.yml writes it (GHCR names are). */
+export const appRepositoryOf = (repo: GitHubRepo) => `ghcr.io/${repo.owner.toLowerCase()}/giropops-senhas`;
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The Fulcio subject of image.yml on main of `repo` (what cosign keyless signs as). */
+export const signerRegExp = (repo: GitHubRepo) => `^https://github\\.com/${escapeRegExp(`${repo.owner}/${repo.repo}`)}/\\.github/workflows/image\\.yml@refs/heads/main$`;
+
+type KustomizePatch = { target: Record<string, string>; patch: string };
+
+/**
+ * The root Application's patches on OKE that make the image policies name the
+ * user's repository, the way repoURL is patched: the registry allow-list
+ * (variables[0] of restrict-image-registries and its audit twin) and the
+ * signature check (image globs, signer) cover ghcr.io/<owner>/giropops-senhas
+ * and nothing else. Added to the child Applications as spec.source.kustomize.
+ */
+export function appImagePolicyPatches(repoUrl: string): KustomizePatch[] {
+  const repo = githubRepo(repoUrl);
+  if (!repo) return []; // not on GitHub: no image workflow; the placeholder stays
+  const repository = appRepositoryOf(repo);
+  const child = (application: string, patches: KustomizePatch[]): KustomizePatch => ({
+    target: { group: "argoproj.io", kind: "Application", name: application },
+    patch: JSON.stringify([{ op: "add", path: "/spec/source/kustomize", value: { patches } }]),
+  });
+  return [
+    child("policies", [{
+      target: { kind: "ValidatingPolicy", name: "restrict-image-registries(-audit)?" },
+      patch: JSON.stringify([
+        { op: "test", path: "/spec/variables/0/name", value: "appRepository" },
+        { op: "replace", path: "/spec/variables/0/expression", value: `'${repository}'` },
+      ]),
+    }]),
+    child("image-verification", [{
+      target: { kind: "ImageValidatingPolicy", name: "verify-app-image" },
+      patch: JSON.stringify([
+        { op: "replace", path: "/spec/matchImageReferences", value: imageGlobs(repository) },
+        { op: "replace", path: "/spec/attestors/0/cosign/keyless/identities/0/subjectRegExp", value: signerRegExp(repo) },
+        { op: "replace", path: "/spec/validations/0/message", value: `The giropops-senhas image must be signed (keyless cosign) by ${repo.owner}/${repo.repo}'s .github/workflows/image.yml on main.` },
+      ]),
+    }]),
+  ];
+}
+
+/** Exactly what restrict-image-registries admits for one repository: any tag or digest of it. */
+export const imageGlobs = (repository: string) => [{ glob: `${repository}:*` }, { glob: `${repository}@*` }];
 
 export async function buildAppImage(runner: Runner, root: string, echo?: (chunk: string) => void): Promise<void> {
   if (!runner.dryRun && !existsSync(join(root, APP_DOCKERFILE))) {

@@ -5,9 +5,11 @@ import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Octokit } from "@octokit/rest";
+import { parse as parseYaml } from "yaml";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
-import { checkRemote, localDrift, type GitSource } from "./git.mts";
+import { checkRemote, githubRepo, localDrift, type GitSource } from "./git.mts";
+import { APP_REPOSITORY, OKE_APP_OVERLAY, appRepositoryOf } from "./image.mts";
 import { checkGitHubAccess } from "./repository.mts";
 import type { RepoAccess } from "./github.mts";
 import { NOT_FOUND, lastLine, type Runner } from "./runner.mts";
@@ -32,13 +34,28 @@ export const TOOLS: Record<ToolName, Tool> = {
   kubectl: { minimum: "1.31.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
   // renovate: datasource=github-releases depName=opentofu/opentofu extractVersion=^v(?<version>.+)$
   tofu: { minimum: "1.8.0", args: ["version"], install: "https://opentofu.org/docs/intro/install/", why: "creates the OKE cluster" },
+  // 3.52.0 added create-kubeconfig --with-auth-context (OCI_CLI_PROFILE in the token command).
   // renovate: datasource=pypi depName=oci-cli
-  oci: { minimum: "3.50.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
+  oci: { minimum: "3.52.0", args: ["--version"], install: "https://docs.oracle.com/iaas/Content/API/SDKDocs/cliinstall.htm", why: "writes the OKE kubeconfig and its tokens" },
   // renovate: datasource=github-tags depName=git/git extractVersion=^v(?<version>\d+\.\d+\.\d+)$
   git: { minimum: "2.30.0", args: ["--version"], install: "https://git-scm.com/downloads", why: "checks the repository Argo CD deploys" },
 };
 
 export type Problem = { message: string; fix: string };
+
+/**
+ * kubectl is supported within one minor version (older or newer) of the API
+ * server (kubernetes.io/releases/version-skew-policy): the range for a cluster.
+ */
+export function checkKubectlSkew(kubectl: string, cluster: string, where: string): Problem[] {
+  const minor = (version: string) => Number(/^v?1\.(\d+)\./.exec(version)?.[1]);
+  const [client, server] = [minor(kubectl), minor(cluster)];
+  if (Number.isNaN(client) || Number.isNaN(server) || Math.abs(client - server) <= 1) return [];
+  return [{
+    message: `kubectl ${kubectl} is outside the version skew Kubernetes supports for ${where} (${cluster}: kubectl 1.${server - 1} to 1.${server + 1})`,
+    fix: `install kubectl 1.${server}: ${TOOLS.kubectl.install}`,
+  }];
+}
 export type PreflightReport = { problems: Problem[]; warnings: string[]; passed: string[]; skipped: string[]; access?: RepoAccess };
 
 export function compareVersions(a: string, b: string): number {
@@ -166,13 +183,47 @@ export function checkOkeDomain(root: string, domain: string | undefined): Proble
   }];
 }
 
+/**
+ * On OKE only an image signed by the deployed repository's image workflow, by
+ * digest, is admitted (gitops/image-verification): until that workflow has
+ * committed its digest into the overlay, or while the overlay still names
+ * another owner's image (a fresh fork), every app pod would be denied.
+ */
+export function checkOkeAppImage(root: string, repoUrl: string): Problem[] {
+  const repo = githubRepo(repoUrl);
+  const run = repo
+    ? `run the image workflow on main of ${repo.owner}/${repo.repo} (GitHub → Actions → image → Run workflow); it builds, signs and commits "deploy(oke): giropops-senhas sha256:…" to ${OKE_APP_OVERLAY}: git pull, then re-run bootstrap`
+    : "host the repository on GitHub: the app image is built and signed by .github/workflows/image.yml";
+  if (!repo) return [{ message: `${repoUrl} is not a GitHub repository: on OKE the app image must be signed by its GitHub image workflow`, fix: run }];
+  const path = join(root, OKE_APP_OVERLAY);
+  if (!existsSync(path)) return [{ message: `${OKE_APP_OVERLAY} is missing (it pins the app image on OKE)`, fix: `restore it from git: git checkout -- ${OKE_APP_OVERLAY}` }];
+  const images = (parseYaml(readFileSync(path, "utf8")) as { images?: { name?: string; newName?: string; newTag?: string; digest?: string }[] } | null)?.images ?? [];
+  const entry = images.find((image) => image.name === APP_REPOSITORY);
+  const wanted = appRepositoryOf(repo);
+  if (!entry?.digest || !/^sha256:[0-9a-f]{64}$/.test(entry.digest)) {
+    const by = entry?.newTag ? `by tag (${entry.newTag})` : "without a digest";
+    return [{ message: `${OKE_APP_OVERLAY} deploys the app ${by}: on OKE only ${wanted} by a signed digest is admitted, so every app pod would be denied`, fix: run }];
+  }
+  const deployed = entry.newName ?? entry.name;
+  if (deployed !== wanted) {
+    return [{ message: `${OKE_APP_OVERLAY} deploys ${deployed}@${entry.digest}, but on OKE only ${wanted}, signed by ${repo.owner}/${repo.repo}'s image workflow, is admitted`, fix: run }];
+  }
+  return [];
+}
+
 export async function preflight(input: PreflightInput): Promise<PreflightReport> {
   const { runner } = input;
   const report: PreflightReport = { problems: [], warnings: [], passed: [], skipped: [] };
+  const versions: Partial<Record<ToolName, string>> = {};
   for (const name of ["git", ...input.tools.filter((t) => t !== "git")] as ToolName[]) {
     const outcome = await checkTool(runner, name);
-    if ("version" in outcome) report.passed.push(`${name} ${outcome.version}`);
-    else report.problems.push(outcome);
+    if ("version" in outcome) {
+      report.passed.push(`${name} ${outcome.version}`);
+      versions[name] = outcome.version;
+    } else report.problems.push(outcome);
+  }
+  if (input.config.cluster === "oke" && versions.kubectl) {
+    report.problems.push(...checkKubectlSkew(versions.kubectl, input.config.okeKubernetesVersion, "the OKE cluster (OKE_KUBERNETES_VERSION)"));
   }
   if (input.docker) {
     const docker = await checkDocker(runner, input.docker);
@@ -184,6 +235,9 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     const domain = checkOkeDomain(input.root, input.config.domain);
     report.problems.push(...domain);
     if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} publishes *.${input.config.domain}`);
+    const image = checkOkeAppImage(input.root, input.source.repoUrl);
+    report.problems.push(...image);
+    if (image.length === 0) report.passed.push(`${OKE_APP_OVERLAY} pins a digest of ${appRepositoryOf(githubRepo(input.source.repoUrl)!)}`);
   }
   const ports = await checkPorts(input.hostPorts);
   report.problems.push(...ports);

@@ -6,9 +6,16 @@ import { join } from "node:path";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { REPO_ROOT } from "../../scripts/lib/runtime.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
-import { simulateArgoCd } from "../lib/fake-argocd.mts";
+import { simulateArgoCd, type ChildPlan } from "../lib/fake-argocd.mts";
 import { FIXTURE_ROOT, harness, REPO } from "../lib/cli-harness.mts";
-import { healthyMachine, type Machine } from "../lib/fake-runner.mts";
+import { TFVARS_FILE } from "../../scripts/lib/clusters/oke.mts";
+import { OKE_CLUSTER_ID, OKE_NODE_POOL_ID, fakeOciOnPath, healthyMachine, type Machine } from "../lib/fake-runner.mts";
+import { OKE_APP_OVERLAY } from "../../scripts/lib/image.mts";
+
+const DIGEST = `sha256:${"d".repeat(64)}`;
+/** clusters/oke/giropops-senhas/kustomization.yaml's images: entry, as git has it or as image.yml rewrites it. */
+const overlay = (entry: Record<string, string>) =>
+  `resources: [../../../apps/giropops-senhas/deploy/app]\nimages:\n  - ${JSON.stringify({ name: "ghcr.io/giropops/giropops-senhas", ...entry })}\n`;
 
 let kube: FakeKube;
 let argo: { stop(): void };
@@ -21,6 +28,9 @@ test.before.each(async () => {
   mkdirSync(join(root, "clusters/oke/patches"), { recursive: true });
   const domains = readFileSync(join(REPO_ROOT, "clusters/oke/patches/domain.yaml"), "utf8").replaceAll("example.com", OKE_ENV.PLATFORM_DOMAIN!);
   writeFileSync(join(root, "clusters/oke/patches/domain.yaml"), domains);
+  // The overlay as image.yml leaves it after its first run on main (digest, no newName for the giropops owner).
+  mkdirSync(join(root, "clusters/oke/giropops-senhas"), { recursive: true });
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ digest: DIGEST }));
   writeFileSync(join(root, "oci-config"), "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\nregion=sa-saopaulo-1\n");
   OKE_ENV.OCI_CLI_CONFIG_FILE = join(root, "oci-config");
 });
@@ -37,7 +47,7 @@ const setup = async (context: string) => {
 
 /** Commands that change something (reads and version probes left out). */
 const changing = (calls: string[]) =>
-  calls.filter((c) => !/^(git |docker --version|docker info|docker image inspect|minikube image ls|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|tofu -chdir=\S+ output)/.test(c));
+  calls.filter((c) => !/^(git |docker --version|docker info|docker image inspect|minikube image ls|kind version|kind get|minikube version|minikube profile|kubectl version|kubectl kustomize|tofu version|oci --version|oci ce node-pool get|tofu -chdir=\S+ (output|state list))/.test(c));
 
 // ------------------------------------------------------------------ minikube
 
@@ -87,17 +97,13 @@ const OKE_ENV: Record<string, string> = {
 const OKE = ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--timeout", "20s"];
 
 function okeMachine(): Machine {
-  return healthyMachine({
-    okeKubeconfig: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "cluster-c123", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "user-c123", user: { token: "from-oci" } }],
-      contexts: [{ name: "context-c123", context: { cluster: "cluster-c123", user: "user-c123" } }],
-      "current-context": "context-c123",
-    }),
-  });
+  return healthyMachine({ okeServer: kube.url });
 }
+
+// kubectl and the Kubernetes client run the kubeconfig's token command: this `oci` answers it and logs its arguments.
+const OCI_LOG = join(mkdtempSync(join(tmpdir(), "giropops-oci-")), "calls.log");
+fakeOciOnPath(join(OCI_LOG, "../bin"), OCI_LOG);
+const tokenCalls = () => (existsSync(OCI_LOG) ? readFileSync(OCI_LOG, "utf8").trim().split("\n").filter(Boolean) : []);
 
 test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CLI and its context named", async () => {
   await setup("oke-giropops");
@@ -105,14 +111,27 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
   const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
   assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
   const file = join(root, "clusters/oke/giropops.kubeconfig");
-  const vars = "-var region=sa-saopaulo-1 -var compartment_ocid=ocid1.compartment.oc1..aaaatest -var oci_profile=DEFAULT -var cluster_name=giropops -var node_count=2 -var node_ocpus=1 -var node_memory_gb=6";
+  assert.equal(JSON.parse(readFileSync(join(root, TFVARS_FILE), "utf8")), {
+    region: "sa-saopaulo-1",
+    compartment_ocid: "ocid1.compartment.oc1..aaaatest",
+    oci_profile: "DEFAULT",
+    cluster_name: "giropops",
+    kubernetes_version: "v1.34.1",
+    node_count: 2,
+    node_ocpus: 1,
+    node_memory_gb: 6,
+    free_tier: { ocpus: 2, memory_gb: 12 },
+    api_allowed_cidrs: ["0.0.0.0/0"],
+  }, "every variable in the file tofu reads on its own: a hint's bare tofu command works as printed");
   assert.equal(changing(h.runner.calls), [
     "tofu -chdir=clusters/oke/tofu init -input=false",
-    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+    "tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan",
     "tofu -chdir=clusters/oke/tofu apply -input=false giropops.tfplan",
-    `oci ce cluster create-kubeconfig --cluster-id ocid1.cluster.oc1.sa-saopaulo-1.aaaatest --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --profile DEFAULT`,
-    `kubectl config rename-context context-c123 oke-giropops --kubeconfig ${file}`,
+    `oci ce cluster create-kubeconfig --cluster-id ${OKE_CLUSTER_ID} --file ${file} --region sa-saopaulo-1 --token-version 2.0.0 --kube-endpoint PUBLIC_ENDPOINT --with-auth-context --profile DEFAULT`,
+    `kubectl config rename-context context-${OKE_CLUSTER_ID.slice(-11)} oke-giropops --kubeconfig ${file}`,
+    `kubectl --kubeconfig ${file} --context oke-giropops wait --for=condition=Ready nodes --all --timeout=60s`,
   ]);
+  assert.ok(h.runner.calls.some((c) => c.startsWith(`oci ce node-pool get --node-pool-id ${OKE_NODE_POOL_ID} --region sa-saopaulo-1 --profile DEFAULT`)), "the nodes are checked in OCI before Kubernetes is asked");
   assert.match(readFileSync(file, "utf8"), /oke-giropops/);
   assert.match(h.output(), /Plan: 14 to add/, "the plan is shown");
   assert.not.ok(h.runner.calls.some((c) => c.startsWith("docker") || c.includes("image load")), "OKE pulls the image from the registry");
@@ -123,9 +142,141 @@ test("oke: tofu plan shown, applied with --yes, kubeconfig written by the OCI CL
   assert.is(await bootstrap(OKE, again.deps), 0, again.output());
   assert.equal(changing(again.runner.calls), [
     "tofu -chdir=clusters/oke/tofu init -input=false",
-    `tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan ${vars}`,
+    "tofu -chdir=clusters/oke/tofu plan -input=false -detailed-exitcode -out=giropops.tfplan",
+    `kubectl --kubeconfig ${file} --context oke-giropops wait --for=condition=Ready nodes --all --timeout=60s`,
   ]);
   assert.match(again.output(), /reused OKE cluster giropops \(sa-saopaulo-1\) \(no infrastructure changes\)/);
+});
+
+test("oke: OCI_CLI_PROFILE reaches the kubeconfig's token command; a kubeconfig of an older cluster or another profile is rewritten", async () => {
+  await setup("oke-giropops");
+  writeFileSync(OKE_ENV.OCI_CLI_CONFIG_FILE!, "[DEFAULT]\nuser=ocid1.user.oc1..aaaatest\n[WORK]\nuser=ocid1.user.oc1..aaaawork\n");
+  const machine = okeMachine();
+  const work = { ...OKE_ENV, OCI_CLI_PROFILE: "WORK" };
+  const h = harness({ kube, machine, env: work, overrides: { root } });
+  const before = tokenCalls().length;
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  const calls = tokenCalls().slice(before);
+  assert.ok(calls.length > 0, "the Kubernetes calls ran the token command");
+  for (const call of calls) assert.is(call, `ce cluster generate-token --cluster-id ${OKE_CLUSTER_ID} --region sa-saopaulo-1 --profile WORK`);
+  // oci-cli 3.51.9 has no --with-auth-context (CHANGELOG.rst: added in 3.52.0).
+  const old = okeMachine();
+  old.tools.oci = "3.51.9";
+  const tooOld = harness({ kube, machine: old, env: work, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], tooOld.deps), 1);
+  assert.match(tooOld.output(), /oci 3\.51\.9 is too old \(need >= 3\.52\.0\)/);
+  // kubectl two minors away from the cluster's Kubernetes (v1.34.1) is outside the supported skew.
+  const skewed = okeMachine();
+  skewed.tools.kubectl = "Client Version: v1.32.4\nKustomize Version: v5.5.0";
+  const skew = harness({ kube, machine: skewed, env: work, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], skew.deps), 1);
+  assert.match(skew.output(), /kubectl 1\.32\.4 is outside the version skew Kubernetes supports for the OKE cluster \(OKE_KUBERNETES_VERSION\) \(v1\.34\.1: kubectl 1\.33 to 1\.35\)/);
+  assert.match(skew.output(), /fix: install kubectl 1\.34/);
+  const writes = (r: { calls: string[] }) => r.calls.filter((c) => c.includes("create-kubeconfig")).length;
+
+  // Same cluster, same profile: the file is kept.
+  const same = harness({ kube, machine, env: work, overrides: { root } });
+  assert.is(await bootstrap(OKE, same.deps), 0, same.output());
+  assert.is(writes(same.runner), 0);
+  // Another profile: rewritten.
+  const other = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, other.deps), 0, other.output());
+  assert.is(writes(other.runner), 1);
+  // The cluster destroyed and created again under the same name: a new OCID, rewritten.
+  machine.okeClusterId = OKE_CLUSTER_ID.replace("c123", "c456");
+  const recreated = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(OKE, recreated.deps), 0, recreated.output());
+  assert.is(writes(recreated.runner), 1);
+  assert.match(readFileSync(join(root, "clusters/oke/giropops.kubeconfig"), "utf8"), /c456/);
+});
+
+test("oke: out of host capacity, at apply or on a node after it, stops with its own message and what to do", async () => {
+  await setup("oke-giropops");
+  // The provider fails the node pool's work request with OCI's message (the pool is deleted again);
+  // the words as Rapha-Borges/oke-free's README troubleshooting section quotes them.
+  const apply = okeMachine();
+  apply.tofuApplyError = "Error: 500-InternalError, Out of host capacity.\nSuggestion: The service for this resource encountered an error.";
+  const h = harness({ kube, machine: apply, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 1);
+  assert.match(h.output(), /OCI is out of host capacity for VM\.Standard\.A1\.Flex in sa-saopaulo-1/);
+  assert.match(h.output(), /fix: Always Free A1 capacity comes and goes: re-run bootstrap later .*Pay As You Go.*home region/);
+  assert.not.ok(h.runner.calls.some((c) => c.includes("create-kubeconfig")));
+
+  // The apply "succeeds" with a NEEDS_ATTENTION pool whose node never started.
+  const needs = okeMachine();
+  needs.okeNodePoolState = "NEEDS_ATTENTION";
+  needs.okeNodes = [{ state: "ACTIVE" }, { state: "FAILING", error: "Out of host capacity." }];
+  const n = harness({ kube, machine: needs, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], n.deps), 1);
+  assert.match(n.output(), /OCI is out of host capacity/);
+  assert.not.ok(n.runner.calls.some((c) => c.includes(" wait --for=condition=Ready nodes")), "Argo CD is not installed on a pool that never came up");
+
+  // Another node failure: OCI's reason, and where to look.
+  const other = okeMachine();
+  other.okeNodePoolState = "NEEDS_ATTENTION";
+  other.okeNodes = [{ state: "ACTIVE" }, { state: "FAILING", error: "Node failed to register with the cluster" }];
+  const o = harness({ kube, machine: other, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], o.deps), 1);
+  assert.match(o.output(), /the node pool is NEEDS_ATTENTION: Node failed to register with the cluster/);
+  assert.match(o.output(), /fix: look at the node pool in the OCI console/);
+});
+
+test("oke: bootstrap waits while the nodes are CREATING and goes on once every node is ACTIVE", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  machine.okeNodes = [{ state: "CREATING" }, { state: "CREATING" }];
+  const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  let polls = 0;
+  const inner = h.runner.run.bind(h.runner);
+  h.runner.run = async (command, args, options) => {
+    if (command === "oci" && args[1] === "node-pool" && ++polls === 3) machine.okeNodes = [{ state: "ACTIVE" }, { state: "ACTIVE" }];
+    return inner(command, args, options);
+  };
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 0, h.output());
+  assert.is(polls, 3);
+  assert.match(h.output(), /2 node\(s\) ACTIVE in OCI and Ready in Kubernetes/);
+});
+
+test("oke: the load balancer's address and DNS records are printed once it exists; a Degraded traefik (waiting on DNS) is waited for", async () => {
+  kube = await startFakeKube({ context: "oke-giropops" });
+  // traefik stays Degraded until "DNS" is in place; grace 0 would end any other app's wait at once.
+  const traefik: ChildPlan = { name: "traefik", stuck: { health: "Degraded", message: "Listener websecure: certificate platform-tls not ready" } };
+  argo = simulateArgoCd(kube, [traefik, { name: "monitoring", healthyAfter: 1 }]);
+  // What the cloud controller writes once the network load balancer exists.
+  kube.put({ apiVersion: "v1", kind: "Service", metadata: { name: "traefik", namespace: "traefik" }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "203.0.113.10", ipMode: "VIP" }] } } });
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root, degradedGraceMs: 0 } });
+  // A long timeout: only the end of the wait is under test, and a loaded machine is slow to reach it.
+  const running = bootstrap([...OKE.slice(0, -1), "120s", "--yes"], h.deps);
+  const started = Date.now();
+  while (!/203\.0\.113\.10/.test(h.output()) && Date.now() - started < 90_000) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 300));
+  delete traefik.stuck; // the records resolve, the certificate is issued
+  assert.is(await running, 0, h.output());
+  assert.match(h.output(), /The load balancer's address is 203\.0\.113\.10\. Create these DNS records now/);
+  for (const host of ["argocd", "grafana", "senhas", "locust"]) assert.match(h.output(), new RegExp(`${host}\\.giropops\\.example\\.com  A  203\\.0\\.113\\.10`));
+  assert.not.match(h.output(), /prometheus\.giropops\.example\.com  A/, "not published on OKE");
+  assert.match(h.output(), /\*\.giropops\.example\.com  A  203\.0\.113\.10/);
+  assert.is(h.output().match(/The load balancer's address is/g)!.length, 1, "printed once");
+});
+
+test("oke: an app other than traefik that stays Degraded still ends the wait after the grace", async () => {
+  kube = await startFakeKube({ context: "oke-giropops" });
+  argo = simulateArgoCd(kube, [{ name: "monitoring", stuck: { health: "Degraded", message: "prometheus crash-looping" } }]);
+  const h = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root, degradedGraceMs: 0 } });
+  assert.is(await bootstrap([...OKE, "--yes"], h.deps), 1);
+  assert.match(h.output(), /monitoring is Degraded/);
+});
+
+test("oke --dry-run: says what it would write and apply, writes and applies nothing", async () => {
+  await setup("oke-giropops");
+  const machine = okeMachine();
+  const h = harness({ kube, machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--dry-run"], h.deps), 0, h.output());
+  assert.match(h.output(), /would write clusters\/oke\/tofu\/giropops\.auto\.tfvars\.json: \{"region":"sa-saopaulo-1"/);
+  assert.match(h.output(), /would run: tofu -chdir=clusters\/oke\/tofu apply -input=false giropops\.tfplan/);
+  assert.match(h.output(), /would wait until the node pool's 2 nodes are ACTIVE and Ready/);
+  assert.not.ok(existsSync(join(root, TFVARS_FILE)));
+  assert.not.ok(machine.tofuApplied);
 });
 
 test("oke: CLOUDFLARE_API_TOKEN becomes Secret cert-manager/cloudflare-api-token, never printed, kept on re-run", async () => {
@@ -191,6 +342,30 @@ test("oke: a missing OCI CLI configuration or profile is a preflight problem wit
   assert.is(await bootstrap([...OKE, "--yes"], profile.deps), 1);
   assert.match(profile.output(), /has no profile \[WORK\]/);
   assert.not.ok(profile.runner.calls.some((c) => c.includes(" init ")), "nothing ran after preflight");
+});
+
+test("oke: preflight stops while the overlay deploys the app by tag, or another owner's image, with the fix", async () => {
+  await setup("oke-giropops");
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ newTag: "0.1.0" }));
+  const tag = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap([...OKE, "--yes"], tag.deps), 1);
+  assert.match(tag.output(), /clusters\/oke\/giropops-senhas\/kustomization\.yaml deploys the app by tag \(0\.1\.0\): on OKE only ghcr\.io\/giropops\/giropops-senhas by a signed digest is admitted/);
+  assert.match(tag.output(), /fix: run the image workflow on main of giropops\/giropops-platform \(GitHub → Actions → image → Run workflow\)/);
+  assert.not.ok(tag.runner.calls.some((c) => c.includes(" init ")), "nothing ran after preflight");
+
+  // A fork (GHCR owner Some-One → some-one) whose overlay still carries upstream's digest.
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ digest: DIGEST }));
+  const forkArgs = ["--cluster", "oke", "--repo", "https://github.com/Some-One/giropops-platform.git", "--revision", "main", "--timeout", "20s", "--yes"];
+  const fork = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(forkArgs, fork.deps), 1);
+  assert.match(fork.output(), new RegExp(`deploys ghcr\\.io/giropops/giropops-senhas@${DIGEST}, but on OKE only ghcr\\.io/some-one/giropops-senhas, signed by Some-One/giropops-platform's image workflow, is admitted`));
+  // After the fork's own workflow run: its image, its digest.
+  writeFileSync(join(root, OKE_APP_OVERLAY), overlay({ newName: "ghcr.io/some-one/giropops-senhas", digest: DIGEST }));
+  const fixed = harness({ kube, machine: okeMachine(), env: OKE_ENV, overrides: { root } });
+  assert.is(await bootstrap(forkArgs, fixed.deps), 0, fixed.output());
+  const root_ = kube.get("Application", "root", "argocd")!;
+  const patches = root_.spec.source.kustomize.patches.map((p: any) => p.patch).join("\n");
+  assert.match(patches, /ghcr\.io\/some-one\/giropops-senhas/);
 });
 
 test.run();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKube } from "../../scripts/lib/kube.mts";
 import { status } from "../../scripts/status.mts";
+import { TFVARS_FILE } from "../../scripts/lib/clusters/oke.mts";
 import { teardown } from "../../scripts/teardown.mts";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
@@ -144,20 +145,42 @@ test("teardown on OKE needs no PLATFORM_DOMAIN (status does), and reports its ow
 
 test("teardown on OKE: refuses without confirmation, destroys after one", async () => {
   const machine = healthyMachine({ tofuApplied: true });
-  const refused = harness({ machine, env: OKE_ENV });
+  const root = mkdtempSync(join(tmpdir(), "giropops-oke-"));
+  const overrides = { root };
+  const refused = harness({ machine, env: OKE_ENV, overrides });
   assert.is(await teardown(["--cluster", "oke"], refused.deps), 1);
   assert.match(refused.output(), /Destroy OKE cluster giropops .* cannot ask without a terminal/);
   assert.match(refused.output(), /fix: re-run with --yes/);
   assert.not.ok(refused.runner.calls.some((c) => c.includes(" destroy ")));
 
-  const declined = harness({ machine, env: OKE_ENV, stdin: "no\n" });
+  const declined = harness({ machine, env: OKE_ENV, stdin: "no\n", overrides });
   assert.is(await teardown(["--cluster", "oke"], declined.deps), 1);
   assert.match(declined.output(), /teardown cancelled: nothing was deleted/);
 
-  const confirmed = harness({ machine, env: OKE_ENV, stdin: "yes\n" });
+  const confirmed = harness({ machine, env: OKE_ENV, stdin: "yes\n", overrides });
   assert.is(await teardown(["--cluster", "oke"], confirmed.deps), 0, confirmed.output());
-  assert.ok(confirmed.runner.calls.some((c) => c.startsWith("tofu -chdir=clusters/oke/tofu destroy -input=false -auto-approve -var region=sa-saopaulo-1")));
+  assert.ok(confirmed.runner.calls.includes("tofu -chdir=clusters/oke/tofu destroy -input=false -auto-approve"));
+  // The variables are in the file tofu reads itself, so a bare "tofu destroy" from a hint works too.
+  assert.is(JSON.parse(readFileSync(join(root, TFVARS_FILE), "utf8")).region, "sa-saopaulo-1");
   assert.match(confirmed.output(), /destroyed OKE cluster giropops/);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("teardown on OKE: a failed first apply (network in the state, no cluster) is destroyed too", async () => {
+  const root = mkdtempSync(join(tmpdir(), "giropops-oke-"));
+  const machine = healthyMachine({ tofuNetworkOnly: true });
+  const h = harness({ machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await teardown(["--cluster", "oke", "--yes"], h.deps), 0, h.output());
+  assert.ok(h.runner.calls.includes("tofu -chdir=clusters/oke/tofu destroy -input=false -auto-approve"));
+  assert.not.ok(h.runner.calls.some((c) => c.startsWith("kubectl") || c.includes("create-kubeconfig")), "no cluster: nothing to drain");
+  assert.match(h.output(), /destroyed OKE cluster giropops .*no cluster: nothing to drain/);
+  assert.not.ok(machine.tofuNetworkOnly);
+  // With nothing at all in the state there is nothing to do.
+  const again = harness({ machine, env: OKE_ENV, overrides: { root } });
+  assert.is(await teardown(["--cluster", "oke", "--yes"], again.deps), 0);
+  assert.match(again.output(), /no OKE cluster giropops .* in the OpenTofu state/);
+  assert.not.ok(again.runner.calls.some((c) => c.includes(" destroy ")));
+  rmSync(root, { recursive: true, force: true });
 });
 
 /** An OKE workstation whose cluster answers kubectl: one LoadBalancer Service, one bound claim. */

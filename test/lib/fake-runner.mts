@@ -2,7 +2,8 @@
 // kind, minikube, tofu and oci answer from a small state object, so tests
 // assert exactly which commands a bootstrap runs. `kubectl kustomize` and
 // `kubectl config` run for real (kubectl is installed here).
-import { writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { NOT_FOUND, createRunner, failure, formatCommand, type RunOptions, type RunResult, type Runner } from "../../scripts/lib/runner.mts";
 
 export type Reply = Partial<RunResult> | undefined;
@@ -52,10 +53,22 @@ export type Machine = {
   /** ID of the locally built app image, and the images each minikube profile holds. */
   localImageId: string;
   minikubeImages: Map<string, { id: string; repoTags: string[] }[]>;
-  /** What `oci ce cluster create-kubeconfig` writes. */
-  okeKubeconfig?: string;
+  /** The API server URL the OKE kubeconfig points at (`oci ce cluster create-kubeconfig` writes it). */
+  okeServer?: string;
+  /** The OCID `tofu output` gives for the cluster (a new one after a destroy and apply). */
+  okeClusterId: string;
+  /** The nodes `oci ce node-pool get` lists, in the shape of its JSON (see okeNodePool). */
+  okeNodes: { state: string; details?: string; error?: string }[];
+  /** The node pool's own state (ACTIVE, NEEDS_ATTENTION, FAILED…). */
+  okeNodePoolState: string;
+  /** A failed first apply: the network is in the state, the cluster is not. */
+  tofuNetworkOnly?: boolean;
+  /** What `tofu apply` prints when it fails (unset: it succeeds). */
+  tofuApplyError?: string;
 };
 
+export const OKE_CLUSTER_ID = "ocid1.cluster.oc1.sa-saopaulo-1.aaaaaaaaqxm3tc4fkyb7c123";
+export const OKE_NODE_POOL_ID = "ocid1.nodepool.oc1.sa-saopaulo-1.aaaaaaaafh3ba5rpx2lc7p4q";
 export const REMOTE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
@@ -64,7 +77,7 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
       docker: "Docker version 28.2.2, build e6534b4",
       kind: "kind v0.32.0 go1.24.3 linux/amd64",
       minikube: "v1.37.0",
-      kubectl: "Client Version: v1.32.4",
+      kubectl: "Client Version: v1.35.2",
       tofu: "OpenTofu v1.10.6\non linux_amd64",
       oci: "3.71.0",
       git: "git version 2.47.3",
@@ -82,6 +95,9 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
     tofuApplied: false,
     localImageId: "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988",
     minikubeImages: new Map(),
+    okeClusterId: OKE_CLUSTER_ID,
+    okeNodes: [{ state: "ACTIVE" }, { state: "ACTIVE" }],
+    okeNodePoolState: "ACTIVE",
     ...overrides,
   };
 }
@@ -153,18 +169,96 @@ export function machineRunner(m: Machine): RecordingRunner {
     tofu: installed("tofu", (args) => {
       const [, sub] = args; // args[0] is -chdir=…
       if (args[0] === "version") return version("tofu")(args, {});
-      if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: "ocid1.cluster.oc1.sa-saopaulo-1.aaaatest" } }) } : { stdout: "{}" };
+      // `tofu output -json` with no state prints {}; `tofu state list` one address per line.
+      if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: m.okeClusterId }, node_pool_id: { value: OKE_NODE_POOL_ID } }) } : { stdout: "{}" };
+      if (sub === "state" && args[2] === "list") {
+        const network = ["oci_core_vcn.this", "oci_core_internet_gateway.this", 'oci_core_subnet.this["api"]'];
+        return { stdout: m.tofuApplied ? [...network, "oci_containerengine_cluster.this", "oci_containerengine_node_pool.free"].join("\n") + "\n" : m.tofuNetworkOnly ? network.join("\n") + "\n" : "" };
+      }
       if (sub === "plan") return { code: m.tofuApplied ? 0 : 2, stdout: m.tofuApplied ? "No changes." : "Plan: 14 to add, 0 to change, 0 to destroy.\n" };
-      if (sub === "apply") m.tofuApplied = true;
-      if (sub === "destroy") m.tofuApplied = false;
+      if (sub === "apply") {
+        if (m.tofuApplyError) return { code: 1, stderr: m.tofuApplyError };
+        m.tofuApplied = true;
+      }
+      if (sub === "destroy") m.tofuApplied = m.tofuNetworkOnly = false;
       return undefined;
     }),
     oci: installed("oci", (args) => {
       if (args[0] === "--version") return version("oci")(args, {});
-      if (args[2] === "create-kubeconfig") {
-        writeFileSync(args[args.indexOf("--file") + 1]!, m.okeKubeconfig ?? "");
-      }
+      if (args[0] === "ce" && args[1] === "node-pool" && args[2] === "get") return { stdout: JSON.stringify({ data: okeNodePool(m), etag: "fake" }) };
+      if (args[2] === "create-kubeconfig") writeFileSync(args[args.indexOf("--file") + 1]!, okeKubeconfig(args, m.okeServer ?? "https://127.0.0.1:9"));
       return undefined;
     }),
   });
+}
+
+const flag = (args: string[], name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+/**
+ * What `oci ce cluster create-kubeconfig` writes: the kubeconfig the OKE API
+ * returns (one cluster, context and user named after the cluster OCID's last 11
+ * characters, as terraform-oci-oke's examples/istio-mc/templates.tf names them;
+ * the user an exec plugin running `oci ce cluster generate-token --cluster-id …
+ * --region …`), to which oci-cli appends `--profile P` only with
+ * --with-auth-context (oracle/oci-cli v3.52.0,
+ * services/container_engine/src/oci_cli_container_engine/containerengine_cli_extended.py
+ * create_kubeconfig). Unlike the real file: insecure-skip-tls-verify instead of
+ * the cluster's CA, as the fake API server's certificate is throw-away.
+ */
+export function okeKubeconfig(args: string[], server: string): string {
+  const id = flag(args, "--cluster-id")!;
+  const short = id.slice(-11);
+  const token = ["ce", "cluster", "generate-token", "--cluster-id", id, "--region", flag(args, "--region")!];
+  const profile = flag(args, "--profile");
+  if (args.includes("--with-auth-context") && profile) token.push("--profile", profile);
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: `cluster-${short}`, cluster: { server, "insecure-skip-tls-verify": true } }],
+    contexts: [{ name: `context-${short}`, context: { cluster: `cluster-${short}`, user: `user-${short}` } }],
+    "current-context": `context-${short}`,
+    users: [{ name: `user-${short}`, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "oci", args: token, env: [], interactiveMode: "Never", provideClusterInfo: false } } }],
+  });
+}
+
+/**
+ * A stand-in `oci` executable, first on PATH, for what kubectl and the
+ * Kubernetes client run from that kubeconfig: `oci ce cluster generate-token`
+ * prints an ExecCredential (the JSON generate_token echoes in oracle/oci-cli
+ * v3.52.0) and appends its arguments to `log`, one call per line.
+ */
+export function fakeOciOnPath(dir: string, log: string): void {
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, "oci");
+  writeFileSync(script, `#!/bin/sh
+echo "$*" >> '${log}'
+printf '%s\\n' '{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", "status": {"token": "from-oci", "expirationTimestamp": "2099-01-01T00:00:00Z"}}'
+`);
+  chmodSync(script, 0o755);
+  process.env.PATH = `${dir}:${process.env.PATH}`;
+}
+
+/**
+ * `oci ce node-pool get` output: {"data": NodePool} with the Python SDK's
+ * attribute names hyphenated (oracle/oci-cli src/oci_cli/cli_util.py to_dict);
+ * fields and states from oci-go-sdk v65 containerengine node_pool.go, node.go and
+ * node_error.go (as vendored by oracle/terraform-provider-oci v7.30.0). Only
+ * the fields bootstrap reads.
+ */
+function okeNodePool(m: Machine): Record<string, unknown> {
+  return {
+    id: OKE_NODE_POOL_ID,
+    "cluster-id": m.okeClusterId,
+    "lifecycle-state": m.okeNodePoolState,
+    "lifecycle-details": m.okeNodePoolState === "ACTIVE" ? null : m.okeNodes.find((n) => n.details)?.details ?? null,
+    "node-shape": "VM.Standard.A1.Flex",
+    nodes: m.okeNodes.map((n, i) => ({
+      id: `ocid1.instance.oc1.sa-saopaulo-1.node${i}`,
+      name: `oke-c${i}-node`,
+      "lifecycle-state": n.state,
+      "lifecycle-details": n.details ?? null,
+      // code and status are placeholders: bootstrap reads only the message.
+      "node-error": n.error ? { code: "InternalError", message: n.error, "opc-request-id": "fake", status: "500" } : null,
+    })),
+  };
 }

@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parse as parseCel } from "@bufbuild/cel";
 import { ImageValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ImageValidatingPolicy";
-import { kustomize, repoRoot } from "./lib/admission.mts";
+import { admit, kustomize, repoRoot } from "./lib/admission.mts";
+import { renderCluster, SAMPLE_REPO } from "../lib/render.mts";
 import { repoWorkloads } from "./lib/workloads.mts";
 
 const objects = kustomize("gitops/image-verification");
@@ -70,6 +71,40 @@ test("it covers the image the app runs (every cluster), and nothing else of ours
   for (const other of appImages.filter((image) => !image.startsWith("ghcr.io/giropops/giropops-senhas")))
     assert.not.ok(globs.some((g: RegExp) => g.test(other)), `${other} would need a signature too`);
   assert.equal(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values, ["giropops-senhas"]);
+});
+
+// On OKE the root Application names the user's repository in both policies
+// (scripts/lib/image.mts): the registry allow-list admits exactly the images the
+// signature check matches (issue 21 point 3), for the owner of SAMPLE_REPO.
+test("on OKE the allow-list and the signature check cover the same images, of the deployed repository's owner", () => {
+  const oke = renderCluster("oke");
+  const verify = oke.byApplication.get("image-verification")!.map((r) => r.object).find((o) => o.kind === "ImageValidatingPolicy")!;
+  const registries = oke.byApplication.get("policies")!.map((r) => r.object).find((o) => o.metadata.name === "restrict-image-registries")!;
+  const owner = /github\.com\/([^/]+)\//.exec(SAMPLE_REPO.url)![1]!;
+  assert.is(verify.spec.attestors[0].cosign.keyless.identities[0].subjectRegExp, `^https://github\\.com/${owner}/giropops-platform/\\.github/workflows/image\\.yml@refs/heads/main$`);
+  const globs = verify.spec.matchImageReferences.map((m: any) => globToRegExp(m.glob));
+  const digest = `sha256:${"c".repeat(64)}`;
+  const candidates = [
+    `ghcr.io/${owner}/giropops-senhas@${digest}`,
+    `ghcr.io/${owner}/giropops-senhas:1.0.0`,
+    `ghcr.io/${owner}/giropops-senhas:1.0.0@${digest}`,
+    `ghcr.io/${owner}/giropops-senhas-debug:1.0.0`,
+    `ghcr.io/${owner}/other:1.0.0`,
+    `ghcr.io/giropops/giropops-senhas@${digest}`,
+    `ghcr.io/giropops/other:1.0.0`,
+  ];
+  const pod = (image: string) => ({
+    apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "giropops-senhas" },
+    spec: { containers: [{ name: "app", image }] },
+  });
+  const admitted = (image: string) => {
+    const verdict = admit(registries, pod(image), "giropops-senhas");
+    assert.ok(verdict.matched, image);
+    return verdict.matched && verdict.errors.length === 0 && verdict.failures.length === 0;
+  };
+  for (const image of candidates) assert.is(globs.some((g: RegExp) => g.test(image)), admitted(image), `${image}: allowed and verified must agree`);
+  assert.ok(admitted(`ghcr.io/${owner}/giropops-senhas@${digest}`), "the owner's own image is allowed");
+  assert.not.ok(admitted(`ghcr.io/giropops/giropops-senhas@${digest}`), "on OKE the placeholder owner is not");
 });
 
 test.run();

@@ -1,6 +1,8 @@
 # One VCN with three public subnets: the Kubernetes API endpoint, the worker
 # nodes (public IPs instead of a NAT gateway, which Always Free lacks) and the
-# network load balancer. Security lists open only what OKE and the platform use.
+# network load balancer. Security lists open only what OKE and the platform use,
+# and only OpenTofu edits them: the Traefik Service sets the NLB's
+# security-list-management-mode to None (clusters/oke/patches/gateway.yaml).
 locals {
   api_cidr     = cidrsubnet(var.vcn_cidr, 12, 0) # 10.0.0.0/28
   workers_cidr = cidrsubnet(var.vcn_cidr, 8, 1)  # 10.0.1.0/24
@@ -121,6 +123,15 @@ resource "oci_core_security_list" "lb" {
         min = ingress_security_rules.value
         max = ingress_security_rules.value
       }
+    }
+  }
+  # Path MTU discovery: "fragmentation needed" from clients and the internet.
+  ingress_security_rules {
+    protocol = "1"
+    source   = "0.0.0.0/0"
+    icmp_options {
+      type = 3
+      code = 4
     }
   }
   egress_security_rules {

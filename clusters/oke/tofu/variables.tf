@@ -1,3 +1,5 @@
+# Set by bootstrap and teardown in giropops.auto.tfvars.json (git-ignored), which
+# tofu reads on its own: run tofu yourself in this folder and it uses the same values.
 variable "region" {
   description = "OCI region, your tenancy's home region for Always Free A1 capacity (OCI_REGION)."
   type        = string
@@ -27,9 +29,8 @@ variable "cluster_name" {
 }
 
 variable "kubernetes_version" {
-  description = "OKE Kubernetes version; list the offered ones with: oci ce cluster-options get --cluster-option-id all."
+  description = "OKE Kubernetes version (OKE_KUBERNETES_VERSION; bootstrap's default is in scripts/lib/config.mts). Offered ones: oci ce cluster-options get --cluster-option-id all."
   type        = string
-  default     = "v1.34.1"
 }
 
 variable "node_count" {
@@ -51,9 +52,8 @@ variable "node_memory_gb" {
 }
 
 variable "free_tier" {
-  description = "Always Free A1 allowance the node pool must fit in (2 OCPU / 12 GB since mid-2026)."
+  description = "Always Free A1 allowance the node pool must fit in (OKE_FREE_OCPUS / OKE_FREE_MEMORY_GB; the default lives once, in scripts/lib/config.mts)."
   type        = object({ ocpus = number, memory_gb = number })
-  default     = { ocpus = 2, memory_gb = 12 }
 }
 
 variable "vcn_cidr" {
@@ -63,7 +63,7 @@ variable "vcn_cidr" {
 }
 
 variable "api_allowed_cidrs" {
-  description = "Who may reach the Kubernetes API on 6443 (narrow it to your own address when you can)."
+  description = "Who may reach the Kubernetes API on 6443 (OKE_API_ALLOWED_CIDRS; narrow it to your own address when you can)."
   type        = list(string)
   default     = ["0.0.0.0/0"]
 }

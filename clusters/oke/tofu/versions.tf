@@ -1,5 +1,6 @@
 # OKE on the OCI Always Free tier, driven by `npx zx scripts/bootstrap.mts --cluster oke`
-# (which passes every variable with -var; see scripts/lib/clusters/oke.mts).
+# (which writes every variable into giropops.auto.tfvars.json here, git-ignored;
+# see scripts/lib/clusters/oke.mts).
 terraform {
   required_version = ">= 1.8.0"
   required_providers {

@@ -1,7 +1,7 @@
 // What each kind of cluster provides. bootstrap, status and teardown only talk
 // to this interface; clusters/<provider>.mts hold what differs.
 import type { ClusterKind, Config } from "../config.mts";
-import type { KubeTarget } from "../kube.mts";
+import type { Kube, KubeTarget } from "../kube.mts";
 import type { Runner } from "../runner.mts";
 import type { Ui } from "../ui.mts";
 import type { ToolName } from "../preflight.mts";
@@ -14,6 +14,8 @@ export type ClusterContext = {
   root: string;
   /** --yes: no confirmation prompts. */
   yes: boolean;
+  /** How often to poll a cloud API while waiting (tests make it short). */
+  pollMs?: number;
 };
 
 export type ClusterProvider = {
@@ -29,6 +31,13 @@ export type ClusterProvider = {
    * (default 3 minutes: pods crash-loop briefly while they start).
    */
   degradedGraceMs?: number;
+  /** Applications given until the timeout while Degraded (they wait on the user's DNS). */
+  patientApps?: readonly string[];
+  /**
+   * Runs beside the Applications watch (OKE: prints the load balancer's
+   * address and the DNS records as soon as it exists); returns its stop.
+   */
+  duringSync?(kube: Kube, ui: Ui, config: Config, pollMs?: number): () => void;
   /** Host ports the cluster publishes, checked free before it is created. */
   hostPorts(root: string): number[];
   /** The kubeconfig context (and file) every Kubernetes call uses. */
