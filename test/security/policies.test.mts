@@ -305,7 +305,7 @@ test("an ephemeral container that follows the rules is admitted, without resourc
 // [policy, message, the ephemeral container]: each breaks one rule.
 const BAD_DEBUGGERS: Array<[string, string, Obj]> = [
   ["disallow-latest-tag", "The latest tag is not allowed; pin a version or a digest.", { ...DEBUGGER, image: "docker.io/library/redis:latest" }],
-  ["disallow-latest-tag", "Every image must be pinned by a tag or a digest (untagged images mean latest).", { ...DEBUGGER, image: "ghcr.io/giropops/giropops-senhas" }],
+  ["disallow-latest-tag", "Every image must be pinned by a tag or a digest (untagged images mean latest).", { ...DEBUGGER, image: "quay.io/argoproj/argocd" }],
   ["restrict-image-registries", "Images must come from the platform's registries", { ...DEBUGGER, image: "docker.io/library/busybox:1.37.0" }],
   ["require-non-root", "Containers must run as non-root", { ...DEBUGGER, securityContext: { ...DEBUGGER.securityContext, runAsNonRoot: false, runAsUser: 0 } }],
   ["require-non-root", "Every container must set securityContext.allowPrivilegeEscalation to false.", { ...DEBUGGER, securityContext: {} }],
