@@ -33,7 +33,7 @@ export const BOOTSTRAP: CommandSpec = {
     "npx zx scripts/bootstrap.mts --cluster kind",
     "npx zx scripts/bootstrap.mts --cluster minikube --repo https://github.com/YOU/giropops-platform.git --revision main",
     "npx zx scripts/bootstrap.mts --cluster oke --yes",
-    "OKE_KUBERNETES_VERSION=v1.35.0 npx zx scripts/bootstrap.mts --cluster oke   (OKE settings: .env.example)",
+    "npx zx scripts/bootstrap.mts --cluster oke   (OKE settings such as OKE_KUBERNETES_VERSION: .env.example)",
     "npx zx scripts/bootstrap.mts --cluster kind --dry-run",
   ],
 };

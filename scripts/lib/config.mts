@@ -89,6 +89,7 @@ const redisSecret = matching(/^[^\s"\\]{12,}$/, 'at least 12 characters with no 
  */
 export const OKE_FREE_TIER = { ocpus: 2, memoryGb: 12 } as const;
 /** The OKE Kubernetes version bootstrap asks for unless OKE_KUBERNETES_VERSION says otherwise. */
+// renovate: datasource=github-releases depName=kubernetes/kubernetes
 export const OKE_KUBERNETES_VERSION = "v1.34.1";
 
 const DEFAULT_DOMAIN: Record<ClusterKind, string | undefined> = { kind: "localhost", minikube: "localhost", oke: undefined };

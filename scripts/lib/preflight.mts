@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Octokit } from "@octokit/rest";
 import { parse as parseYaml } from "yaml";
+import { readProfile } from "./clusters/minikube.mts";
 import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
 import { checkRemote, githubRepo, localDrift, type GitSource } from "./git.mts";
@@ -29,9 +30,10 @@ export const TOOLS: Record<ToolName, Tool> = {
   // 1.37 knows the Kubernetes version pinned in clusters/minikube/profile.yaml.
   // renovate: datasource=github-releases depName=kubernetes/minikube extractVersion=^v(?<version>.+)$
   minikube: { minimum: "1.37.0", args: ["version", "--short"], install: "https://minikube.sigs.k8s.io/docs/start/", why: "creates the local cluster" },
-  // kustomize v5 (kubectl 1.27+) renders gitops/; 1.31 stays within skew of our clusters.
+  // kustomize v5 (kubectl 1.27+) renders gitops/; the cluster's own version sets the real
+  // range (checkKubectlSkew): 1.35 is within one minor of kind (v1.36), minikube and OKE (v1.34).
   // renovate: datasource=github-releases depName=kubernetes/kubernetes extractVersion=^v(?<version>.+)$
-  kubectl: { minimum: "1.31.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
+  kubectl: { minimum: "1.33.0", args: ["version", "--client"], install: "https://kubernetes.io/docs/tasks/tools/#kubectl", why: "renders kustomizations" },
   // renovate: datasource=github-releases depName=opentofu/opentofu extractVersion=^v(?<version>.+)$
   tofu: { minimum: "1.8.0", args: ["version"], install: "https://opentofu.org/docs/intro/install/", why: "creates the OKE cluster" },
   // 3.52.0 added create-kubeconfig --with-auth-context (OCI_CLI_PROFILE in the token command).
@@ -56,6 +58,17 @@ export function checkKubectlSkew(kubectl: string, cluster: string, where: string
     fix: `install kubectl 1.${server}: ${TOOLS.kubectl.install}`,
   }];
 }
+/** The Kubernetes version the cluster runs, from the file (or setting) that pins it. */
+export function clusterKubernetesVersion(root: string, config: Pick<Config, "cluster" | "okeKubernetesVersion">): { version: string; where: string } | undefined {
+  if (config.cluster === "oke") return { version: config.okeKubernetesVersion, where: "the OKE cluster (OKE_KUBERNETES_VERSION)" };
+  if (config.cluster === "minikube") return { version: readProfile(root).kubernetesVersion, where: "the minikube cluster (clusters/minikube/profile.yaml)" };
+  const file = join(root, "clusters/kind/kind-config.yaml");
+  if (!existsSync(file)) return undefined;
+  const kind = parseYaml(readFileSync(file, "utf8")) as { nodes?: { image?: string }[] } | null;
+  const tag = /:(v\d+\.\d+\.\d+)/.exec(kind?.nodes?.[0]?.image ?? "")?.[1];
+  return tag ? { version: tag, where: "the kind cluster (clusters/kind/kind-config.yaml)" } : undefined;
+}
+
 export type PreflightReport = { problems: Problem[]; warnings: string[]; passed: string[]; skipped: string[]; access?: RepoAccess };
 
 export function compareVersions(a: string, b: string): number {
@@ -222,9 +235,8 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
       versions[name] = outcome.version;
     } else report.problems.push(outcome);
   }
-  if (input.config.cluster === "oke" && versions.kubectl) {
-    report.problems.push(...checkKubectlSkew(versions.kubectl, input.config.okeKubernetesVersion, "the OKE cluster (OKE_KUBERNETES_VERSION)"));
-  }
+  const cluster = versions.kubectl ? clusterKubernetesVersion(input.root, input.config) : undefined;
+  if (versions.kubectl && cluster) report.problems.push(...checkKubectlSkew(versions.kubectl, cluster.version, cluster.where));
   if (input.docker) {
     const docker = await checkDocker(runner, input.docker);
     report.problems.push(...docker);

@@ -165,12 +165,12 @@ test("oke: OCI_CLI_PROFILE reaches the kubeconfig's token command; a kubeconfig 
   const tooOld = harness({ kube, machine: old, env: work, overrides: { root } });
   assert.is(await bootstrap([...OKE, "--yes"], tooOld.deps), 1);
   assert.match(tooOld.output(), /oci 3\.51\.9 is too old \(need >= 3\.52\.0\)/);
-  // kubectl two minors away from the cluster's Kubernetes (v1.34.1) is outside the supported skew.
+  // kubectl two minors newer than the cluster's Kubernetes (v1.34.1) is outside the supported skew.
   const skewed = okeMachine();
-  skewed.tools.kubectl = "Client Version: v1.32.4\nKustomize Version: v5.5.0";
+  skewed.tools.kubectl = "Client Version: v1.36.2\nKustomize Version: v5.7.1";
   const skew = harness({ kube, machine: skewed, env: work, overrides: { root } });
   assert.is(await bootstrap([...OKE, "--yes"], skew.deps), 1);
-  assert.match(skew.output(), /kubectl 1\.32\.4 is outside the version skew Kubernetes supports for the OKE cluster \(OKE_KUBERNETES_VERSION\) \(v1\.34\.1: kubectl 1\.33 to 1\.35\)/);
+  assert.match(skew.output(), /kubectl 1\.36\.2 is outside the version skew Kubernetes supports for the OKE cluster \(OKE_KUBERNETES_VERSION\) \(v1\.34\.1: kubectl 1\.33 to 1\.35\)/);
   assert.match(skew.output(), /fix: install kubectl 1\.34/);
   const writes = (r: { calls: string[] }) => r.calls.filter((c) => c.includes("create-kubeconfig")).length;
 

@@ -52,6 +52,20 @@ test("kind older than 0.30 cannot run the pinned node image", async () => {
   assert.match(out, /kind 0\.29\.0 is too old \(need >= 0\.30\.0\)/);
 });
 
+test("kubectl outside the version skew of the cluster it will talk to: kind's node image, minikube's profile", async () => {
+  const machine = healthyMachine();
+  machine.tools.kubectl = "Client Version: v1.34.3\nKustomize Version: v5.7.1";
+  // clusters/kind/kind-config.yaml pins kindest/node:v1.36.1.
+  const kind = await run(machine);
+  assert.is(kind.code, 1);
+  assert.match(kind.out, /kubectl 1\.34\.3 is outside the version skew Kubernetes supports for the kind cluster \(clusters\/kind\/kind-config\.yaml\) \(v1\.36\.1: kubectl 1\.35 to 1\.37\)/);
+  assertStoppedBeforeChanging(kind.calls);
+  // clusters/minikube/profile.yaml pins v1.34.0: the same kubectl is fine there.
+  const minikube = await run(machine, ["--cluster", "minikube", "--repo", REPO, "--revision", "main"]);
+  assert.not.match(minikube.out, /outside the version skew/);
+  assert.match(minikube.out, /✔ Preflight: \d+ checks passed/);
+});
+
 test("docker daemon not running, or not allowed", async () => {
   const stopped = await run(healthyMachine({ docker: "stopped" }));
   assert.is(stopped.code, 1);

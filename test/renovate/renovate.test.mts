@@ -157,6 +157,8 @@ test("minor and patch merge themselves only through a PR whose checks all passed
 test("what the kind e2e run does not exercise (OKE, minikube) and preflight minimums never merge themselves", () => {
   assert.is(settings({ file: "clusters/oke/tofu/versions.tf", packageName: "oracle/oci", manager: "terraform", updateType: "minor" }).automerge, false);
   assert.is(settings({ file: "clusters/minikube/profile.yaml", packageName: "kubernetes/kubernetes", manager: "custom.regex", updateType: "minor" }).automerge, false);
+  const oke = settings({ file: "scripts/lib/config.mts", packageName: "kubernetes/kubernetes", manager: "custom.regex", updateType: "minor" });
+  assert.equal([oke.automerge, oke.dependencyDashboardApproval], [false, true], "the OKE default waits until OKE offers the version");
   const minimum = settings({ file: "scripts/lib/preflight.mts", packageName: "kubernetes-sigs/kind", manager: "custom.regex", updateType: "minor" });
   assert.equal([minimum.automerge, minimum.dependencyDashboardApproval], [false, true]);
 });
