@@ -1,14 +1,14 @@
-// The HTTP application: routes wired to the small modules beside this file.
-// buildApp does not listen; server.mts (or a test) does.
+// The HTTP application on plain node:http: a fixed route table, hand-written
+// validation, every phase of a request bounded. buildApp does not listen;
+// server.mts (or a test) does.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import Fastify, { LogController } from "fastify";
 import pino from "pino";
-import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
-import formbody from "@fastify/formbody";
 import type { Config } from "./config.mts";
 import { DEFAULT_LENGTH, InvalidLengthError, MAX_LENGTH, MIN_LENGTH, generatePassword } from "./generator.mts";
 import { createMetrics } from "./metrics.mts";
@@ -17,157 +17,193 @@ import { SECURITY_HEADERS } from "./security.mts";
 import { StoreUnavailableError, createStore } from "./store.mts";
 
 const API_FIELDS = ["tamanho", "incluir_numeros", "incluir_caracteres_especiais"] as const;
+const ALLOWED = `(allowed: ${API_FIELDS.join(", ")})`;
 
-const gerarSenhaBody = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    tamanho: { type: "integer", minimum: MIN_LENGTH, maximum: MAX_LENGTH },
-    incluir_numeros: { type: "boolean" },
-    incluir_caracteres_especiais: { type: "boolean" },
-  },
-} as const;
+/** A 4xx with a message meant for the caller. */
+class HttpError extends Error {
+  readonly status: number;
+  /** Close the connection after answering (the body was not read). */
+  readonly close: boolean;
+  constructor(status: number, message: string, close = false) {
+    super(message);
+    this.status = status;
+    this.close = close;
+  }
+}
 
-// Browsers send checkboxes as "on" and omit them when unchecked; tamanho arrives as text.
-const pageFormBody = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    tamanho: { type: "string" },
-    incluir_numeros: { const: "on" },
-    incluir_caracteres_especiais: { const: "on" },
-  },
-} as const;
-
-type GerarSenhaBody = { tamanho?: number; incluir_numeros?: boolean; incluir_caracteres_especiais?: boolean };
-type PageForm = { tamanho?: string; incluir_numeros?: "on"; incluir_caracteres_especiais?: "on" };
-
-const STATIC_FILES: Record<string, { type: string; body: Buffer }> = Object.fromEntries(
+// A Map, not an object: a URL segment such as __proto__ or constructor must never
+// find anything but the three files.
+const STATIC_FILES = new Map(
   [
     ["styles.css", "text/css; charset=utf-8"],
     ["app.js", "text/javascript; charset=utf-8"],
     ["favicon.svg", "image/svg+xml"],
-  ].map(([name, type]) => [name, { type: type!, body: readFileSync(join(import.meta.dirname, "public", name!)) }]),
+  ].map(([name, type]) => [name!, { type: type!, body: readFileSync(join(import.meta.dirname, "public", name!)) }]),
 );
 
 // Requests the platform makes every few seconds: logged at debug so they don't drown real traffic.
 const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
-
-/** One readable sentence per validation failure, naming the field. */
-function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const first = errors[0];
-  const field = first?.instancePath.replace(/^\//, "") ?? "";
-  const params = (first?.params ?? {}) as Record<string, unknown>;
-  let message: string;
-  switch (first?.keyword) {
-    case "additionalProperties":
-      message = `unknown field "${String(params.additionalProperty)}" (allowed: ${API_FIELDS.join(", ")})`;
-      break;
-    case "type":
-      message = field ? `"${field}" must be ${String(params.type)}` : `${dataVar} must be a JSON ${String(params.type)}`;
-      break;
-    case "minimum":
-    case "maximum":
-      message = `"${field}" must be an integer between ${MIN_LENGTH} and ${MAX_LENGTH}`;
-      break;
-    case "const":
-      message = `"${field}" must be "on" when present`;
-      break;
-    default:
-      message = `${dataVar}${first?.instancePath ?? ""} ${first?.message ?? "is invalid"}`;
-  }
-  return new Error(message);
-}
-
-/** One access-log line per request, when it completes (Fastify's default is two). */
-class AccessLog extends LogController {
-  override incomingRequest(): void {}
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
-    if (error) reply.log.error({ ...fields, err: error }, "request errored");
-    else if (QUIET_ROUTES.has(request.routeOptions.url ?? "")) reply.log.debug(fields, "request");
-    else reply.log.info(fields, "request");
-  }
-}
-
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const JSON_TYPE = "application/json; charset=utf-8";
+const HTML_TYPE = "text/html; charset=utf-8";
+const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
 
 export type BuildOptions = {
   /** Where JSON logs go (default: stdout, written asynchronously). */
   logStream?: Writable;
 };
 
+type ApiBody = { tamanho?: number; incluir_numeros?: boolean; incluir_caracteres_especiais?: boolean };
+type Form = { tamanho: string; incluirNumeros: boolean; incluirCaracteresEspeciais: boolean };
+
+/** The API body: a JSON object with only the three optional fields, strictly typed. */
+export function parseApiBody(text: string): ApiBody {
+  if (text.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Body is not valid JSON but content-type is set to 'application/json'");
+  }
+  // null, arrays and scalars are not objects here (null was once turned into {}).
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "body must be a JSON object");
+  const body = value as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (!(API_FIELDS as readonly string[]).includes(key)) throw new HttpError(400, `unknown field ${JSON.stringify(key)} ${ALLOWED}`);
+  }
+  const { tamanho, incluir_numeros, incluir_caracteres_especiais } = body;
+  if (tamanho !== undefined) {
+    if (typeof tamanho !== "number" || !Number.isInteger(tamanho)) throw new HttpError(400, `"tamanho" must be integer`);
+    if (tamanho < MIN_LENGTH || tamanho > MAX_LENGTH) throw new HttpError(400, `"tamanho" must be an integer between ${MIN_LENGTH} and ${MAX_LENGTH}`);
+  }
+  for (const [name, flag] of [["incluir_numeros", incluir_numeros], ["incluir_caracteres_especiais", incluir_caracteres_especiais]] as const) {
+    if (flag !== undefined && typeof flag !== "boolean") throw new HttpError(400, `"${name}" must be boolean`);
+  }
+  return body as ApiBody;
+}
+
+/** The page's form: browsers send checkboxes as "on" and omit them when unchecked. */
+export function parseForm(text: string): Form {
+  const seen = new Set<string>();
+  const form: Form = { tamanho: String(DEFAULT_LENGTH), incluirNumeros: false, incluirCaracteresEspeciais: false };
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (!(API_FIELDS as readonly string[]).includes(key)) throw new HttpError(400, `unknown field ${JSON.stringify(key)} ${ALLOWED}`);
+    if (seen.has(key)) throw new HttpError(400, `"${key}" given more than once`);
+    seen.add(key);
+    if (key === "tamanho") form.tamanho = value;
+    else if (value !== "on") throw new HttpError(400, `"${key}" must be "on" when present`);
+    else if (key === "incluir_numeros") form.incluirNumeros = true;
+    else form.incluirCaracteresEspeciais = true;
+  }
+  return form;
+}
+
+function mediaType(request: IncomingMessage): string {
+  const header = request.headers["content-type"];
+  if (header === undefined) return "";
+  const semicolon = header.indexOf(";");
+  return (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase();
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers["content-length"];
+  return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
 export function buildApp(config: Config, options: BuildOptions = {}) {
   // Asynchronous stdout: lines written while a write is pending are batched into one syscall.
   // flushLogs() runs before exit; a hard crash can lose the lines of that last moment.
   const stdout = options.logStream ? undefined : pino.destination({ dest: 1, sync: false });
-  const app = Fastify({
-    logger: { level: config.logLevel, stream: options.logStream ?? stdout! },
-    logController: new AccessLog(),
-    bodyLimit: config.bodyLimitBytes,
-    // Keep the ingress' request id when it sends a sane one; otherwise mint one.
-    genReqId: (req) => {
-      const header = req.headers["x-request-id"];
-      return typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
-    },
-    // Strict validation: wrong types and unknown fields are errors, not silently fixed.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
-    schemaErrorFormatter: describeValidation,
-  });
+  const log = pino({ level: config.logLevel }, options.logStream ?? stdout!);
 
   let draining = false;
   const store = createStore(config, {
-    onReady: () => app.log.info("redis ready"),
-    onDown: (error) => app.log.warn({ err: error.message }, "redis unavailable, reconnecting"),
+    onReady: () => log.info("redis ready"),
+    onDown: (error) => log.warn({ err: error.message }, "redis unavailable, reconnecting"),
   });
   const metrics = createMetrics(() => store.ready);
+  const limit = config.bodyLimitBytes;
 
-  app.addHook("onRequest", (request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    reply.header("x-request-id", request.id);
-    // While draining, close each keep-alive connection after its response, so
-    // no client sends its next request on a socket the server is about to close.
-    if (draining) reply.header("connection", "close");
-    done();
-  });
-  app.addHook("onResponse", (request, reply, done) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    metrics.requestDuration.observe(
-      { method: request.method, route, status_code: reply.statusCode },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
-  app.addHook("onClose", async () => {
-    await store.close();
-  });
+  /** Reads the body up to the limit; a body that stalls for bodyIdleTimeoutMs is cut. */
+  function readBody(request: IncomingMessage): Promise<string> {
+    const declared = request.headers["content-length"];
+    if (declared !== undefined && Number(declared) > limit) {
+      return Promise.reject(new HttpError(413, `request body larger than ${limit} bytes`, true));
+    }
+    if (!hasBody(request)) return Promise.resolve("");
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let timer = setTimeout(onIdle, config.bodyIdleTimeoutMs);
+      function cleanup() {
+        clearTimeout(timer);
+        request.off("data", onData).off("end", onEnd).off("error", onError).off("aborted", onError);
+      }
+      function onIdle() {
+        cleanup();
+        reject(new HttpError(408, `request body stalled for ${config.bodyIdleTimeoutMs} ms`, true));
+      }
+      function onData(chunk: Buffer) {
+        size += chunk.length;
+        if (size > limit) {
+          cleanup();
+          reject(new HttpError(413, `request body larger than ${limit} bytes`, true));
+          return;
+        }
+        chunks.push(chunk);
+        timer.refresh();
+      }
+      function onEnd() {
+        cleanup();
+        resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+      }
+      function onError(error: unknown) {
+        cleanup();
+        reject(error instanceof Error ? error : new Error("request aborted"));
+      }
+      request.on("data", onData).on("end", onEnd).on("error", onError).on("aborted", onError);
+    });
+  }
 
-  const isPage = (request: FastifyRequest) => request.routeOptions.url === "/";
+  function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
+    response.statusCode = status;
+    response.setHeader("content-type", type);
+    response.setHeader("content-length", typeof body === "string" ? Buffer.byteLength(body) : body.length);
+    response.end(body);
+  }
 
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    let status = error.statusCode ?? 500;
-    let message = error.message;
+  function sendJson(response: ServerResponse, status: number, value: unknown): void {
+    send(response, status, JSON_TYPE, JSON.stringify(value));
+  }
+
+  const errorBody = (status: number, message: string) => ({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message });
+
+  async function renderError(request: IncomingMessage, response: ServerResponse, route: string, error: unknown, form?: Form): Promise<void> {
+    let status: number;
+    let message: string;
     if (error instanceof StoreUnavailableError) {
       status = 503;
-      reply.header("retry-after", "1");
+      message = error.message;
+      response.setHeader("retry-after", "1");
       // The outage itself is logged once by the store; per request only at debug.
-      request.log.debug({ err: (error.cause as Error | undefined)?.message }, "redis unavailable");
+      log.debug({ err: (error.cause as Error | undefined)?.message }, "redis unavailable");
+    } else if (error instanceof HttpError) {
+      status = error.status;
+      message = error.message;
+      if (error.close) {
+        // The body was not (fully) read: do not let node:http read and discard it.
+        response.setHeader("connection", "close");
+        response.once("finish", () => request.socket.destroySoon());
+      }
     } else if (error instanceof InvalidLengthError) {
       status = 400;
-    } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-      message = `unsupported content type ${JSON.stringify(request.headers["content-type"] ?? "")}; send ${isPage(request) ? "application/x-www-form-urlencoded" : "application/json"}`;
-    } else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      message = `request body larger than ${config.bodyLimitBytes} bytes`;
-    } else if (status >= 500) {
-      request.log.error({ err: error }, "unhandled error");
-      status = 500;
-      message = "internal error";
-    } else if (status < 400) {
+      message = error.message;
+    } else {
+      log.error({ err: error }, "unhandled error");
       status = 500;
       message = "internal error";
     }
-    reply.code(status);
-    if (isPage(request)) {
+    if (route === "/") {
       // The person at the page reads Portuguese; other 4xx only come from hand-made requests.
       const friendly =
         status === 503
@@ -176,97 +212,193 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
             ? `O tamanho deve ser um número inteiro de ${MIN_LENGTH} a ${MAX_LENGTH}.`
             : message;
       const senhas = status === 503 ? [] : await store.recent().catch(() => []);
-      return reply.type("text/html; charset=utf-8").send(renderPage({ senhas, error: friendly, form: formValues(request.body) }));
+      send(response, status, HTML_TYPE, renderPage({ senhas, error: friendly, form }));
+      return;
     }
-    return { statusCode: status, error: STATUS_CODES[status] ?? "Error", message };
+    sendJson(response, status, errorBody(status, message));
+  }
+
+  function noBody(request: IncomingMessage): void {
+    // GET routes take no body: refuse it instead of reading (and discarding) it.
+    if (hasBody(request)) throw new HttpError(413, `${request.method} ${request.url?.split("?")[0]} takes no request body`, true);
+  }
+
+  async function generate(length: number, digits: boolean, punctuation: boolean): Promise<string> {
+    const senha = generatePassword({ length, digits, punctuation });
+    await store.add(senha);
+    metrics.senhasGeradas.inc();
+    return senha;
+  }
+
+  /** Routes: returns the route template (metrics label), or "unmatched". */
+  async function route(request: IncomingMessage, response: ServerResponse, path: string): Promise<string> {
+    const method = request.method;
+    if (path === "/api/gerar-senha") {
+      if (method !== "POST") return notFound(request, response, path);
+      try {
+        if (hasBody(request) && mediaType(request) !== "application/json") {
+          throw new HttpError(415, `unsupported content type ${JSON.stringify(request.headers["content-type"] ?? "")}; send application/json`, true);
+        }
+        const body = parseApiBody(await readBody(request));
+        const senha = await generate(body.tamanho ?? DEFAULT_LENGTH, body.incluir_numeros ?? false, body.incluir_caracteres_especiais ?? false);
+        sendJson(response, 200, { senha });
+      } catch (error) {
+        await renderError(request, response, path, error);
+      }
+      return path;
+    }
+    if (method !== "GET" && method !== "HEAD" && !(method === "POST" && path === "/")) return notFound(request, response, path);
+    if (path === "/") {
+      let form: Form | undefined;
+      try {
+        if (method === "POST") {
+          if (hasBody(request) && mediaType(request) !== "application/x-www-form-urlencoded") {
+            throw new HttpError(415, `unsupported content type ${JSON.stringify(request.headers["content-type"] ?? "")}; send application/x-www-form-urlencoded`, true);
+          }
+          const text = await readBody(request);
+          form = parseForm(text);
+          const raw = form.tamanho.trim();
+          if (!/^\d{1,4}$/.test(raw)) throw new InvalidLengthError(raw || "nothing");
+          const senha = await generate(Number(raw), form.incluirNumeros, form.incluirCaracteresEspeciais);
+          send(response, 200, HTML_TYPE, renderPage({ senha, senhas: await store.recent(), form }));
+        } else {
+          noBody(request);
+          send(response, 200, HTML_TYPE, renderPage({ senhas: await store.recent() }));
+        }
+      } catch (error) {
+        await renderError(request, response, path, error, form);
+      }
+      return path;
+    }
+    try {
+      noBody(request);
+    } catch (error) {
+      await renderError(request, response, path, error);
+      return STATIC_FILES.has(path.slice(8)) || QUIET_ROUTES.has(path) || path === "/api/senhas" ? path : "unmatched";
+    }
+    switch (path) {
+      case "/api/senhas":
+        try {
+          const senhas = await store.recent();
+          sendJson(response, 200, senhas.map((senha, index) => ({ id: index + 1, senha })));
+        } catch (error) {
+          await renderError(request, response, path, error);
+        }
+        return path;
+      case "/healthz":
+        sendJson(response, 200, { status: "ok" });
+        return path;
+      case "/readyz": {
+        // Ask Redis (TIME, bounded by at most 1 s, below the kubelet's 2 s timeout): a connected but hung Redis is not ready.
+        // While draining the answer is 503 anyway: skip the round trip.
+        const redis = draining ? store.ready : await store.probe();
+        const ready = redis && !draining;
+        sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", redis: redis ? "up" : "down", draining });
+        return path;
+      }
+      case "/metrics":
+        send(response, 200, metrics.registry.contentType, await metrics.registry.metrics());
+        return path;
+    }
+    if (path.startsWith("/static/")) {
+      const file = STATIC_FILES.get(path.slice(8));
+      if (file) {
+        response.setHeader("cache-control", "public, max-age=3600");
+        send(response, 200, file.type, file.body);
+        return "/static/:file";
+      }
+    }
+    return notFound(request, response, path);
+  }
+
+  function notFound(request: IncomingMessage, response: ServerResponse, path: string): string {
+    // The body of an unknown route is never read either.
+    if (hasBody(request)) {
+      response.setHeader("connection", "close");
+      response.once("finish", () => request.socket.destroySoon());
+    }
+    sendJson(response, 404, errorBody(404, `no route ${request.method} ${path}`));
+    return "unmatched";
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const header = request.headers["x-request-id"];
+    const reqId = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+    for (const [name, value] of SECURITY_ENTRIES) response.setHeader(name, value);
+    response.setHeader("x-request-id", reqId);
+    // While draining, close each keep-alive connection after its response, so
+    // no client sends its next request on a socket the server is about to close.
+    if (draining) response.setHeader("connection", "close");
+    const url = request.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    let routeName = "unmatched";
+    try {
+      if (request.rawHeaders.length / 2 > config.maxHeaders) {
+        throw new HttpError(431, `more than ${config.maxHeaders} request headers`, true);
+      }
+      routeName = await route(request, response, path);
+    } catch (error) {
+      if (!response.headersSent) await renderError(request, response, "", error);
+      else response.destroy();
+    }
+    const ms = performance.now() - started;
+    const statusCode = response.statusCode;
+    metrics.requestDuration.observe({ method: request.method ?? "", route: routeName, status_code: statusCode }, ms / 1000);
+    const fields = { reqId, method: request.method, url, statusCode, ms: Math.round(ms * 10) / 10 };
+    if (QUIET_ROUTES.has(routeName)) log.debug(fields, "request");
+    else log.info(fields, "request");
+  }
+
+  const server: Server = createServer(
+    {
+      // Bound every phase of a request and what one connection may hold.
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      // How often node:http checks those two timeouts (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+      maxHeaderSize: config.maxHeaderBytes,
+    },
+    (request, response) => void handle(request, response),
+  );
+  // One over the limit, so a request with too many headers is seen and refused (431).
+  server.maxHeadersCount = config.maxHeaders + 1;
+  server.maxConnections = config.maxConnections;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    // Malformed requests, oversized heads (431) and timeouts (408): answer if we still can, never log a stack.
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const body = JSON.stringify(errorBody(status, STATUS_CODES[status] ?? "bad request"));
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
 
-  app.setNotFoundHandler(async (request, reply) => {
-    reply.code(404);
-    return { statusCode: 404, error: "Not Found", message: `no route ${request.method} ${request.url.split("?")[0]}` };
-  });
-
-  // Only the parsers each route needs: anything else is a 415.
-  app.removeAllContentTypeParsers();
-
-  app.register(async (api) => {
-    api.addContentTypeParser("application/json", { parseAs: "string" }, api.getDefaultJsonParser("error", "error"));
-
-    api.post<{ Body: GerarSenhaBody }>(
-      "/api/gerar-senha",
-      {
-        schema: {
-          body: gerarSenhaBody,
-          response: { 200: { type: "object", properties: { senha: { type: "string" } }, required: ["senha"] } },
-        },
-        preValidation: emptyBodyIsEmptyObject,
-      },
-      async (request) => {
-        const senha = generatePassword({
-          length: request.body.tamanho ?? DEFAULT_LENGTH,
-          digits: request.body.incluir_numeros ?? false,
-          punctuation: request.body.incluir_caracteres_especiais ?? false,
+  const app = {
+    log,
+    server,
+    listen({ host, port }: { host: string; port: number }): Promise<AddressInfo> {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
         });
-        await store.add(senha);
-        metrics.senhasGeradas.inc();
-        return { senha };
-      },
-    );
-
-    api.get(
-      "/api/senhas",
-      {
-        schema: {
-          response: {
-            200: {
-              type: "array",
-              items: { type: "object", properties: { id: { type: "integer" }, senha: { type: "string" } }, required: ["id", "senha"] },
-            },
-          },
-        },
-      },
-      async () => (await store.recent()).map((senha, index) => ({ id: index + 1, senha })),
-    );
-  });
-
-  app.register(async (page) => {
-    await page.register(formbody, { bodyLimit: config.bodyLimitBytes });
-
-    page.get("/", async (_request, reply) => {
-      const senhas = await store.recent();
-      return reply.type("text/html; charset=utf-8").send(renderPage({ senhas }));
-    });
-
-    page.post<{ Body: PageForm }>("/", { schema: { body: pageFormBody }, preValidation: emptyBodyIsEmptyObject }, async (request, reply) => {
-      const form = formValues(request.body);
-      const raw = form.tamanho.trim();
-      if (!/^\d{1,4}$/.test(raw)) throw new InvalidLengthError(raw || "nothing");
-      const senha = generatePassword({ length: Number(raw), digits: form.incluirNumeros, punctuation: form.incluirCaracteresEspeciais });
-      await store.add(senha);
-      metrics.senhasGeradas.inc();
-      const senhas = await store.recent();
-      return reply.type("text/html; charset=utf-8").send(renderPage({ senha, senhas, form }));
-    });
-  });
-
-  app.get<{ Params: { file: string } }>("/static/:file", async (request, reply) => {
-    const file = STATIC_FILES[request.params.file];
-    if (!file) return reply.callNotFound();
-    return reply.type(file.type).header("cache-control", "public, max-age=3600").send(file.body);
-  });
-
-  app.get("/healthz", async () => ({ status: "ok" }));
-
-  app.get("/readyz", async (_request, reply: FastifyReply) => {
-    const redis = store.ready;
-    const ready = redis && !draining;
-    reply.code(ready ? 200 : 503);
-    return { status: ready ? "ready" : "not ready", redis: redis ? "up" : "down", draining };
-  });
-
-  app.get("/metrics", async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+      });
+    },
+    /** Stop accepting, let in-flight requests finish, then close Redis. */
+    async close(): Promise<void> {
+      if (server.listening) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+      }
+      await store.close();
+    },
+  };
 
   return {
     app,
@@ -283,17 +415,3 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
 }
 
 export type App = ReturnType<typeof buildApp>;
-
-// Every field is optional, so a POST without a body means "all defaults".
-async function emptyBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined || request.body === null) request.body = {};
-}
-
-function formValues(body: unknown) {
-  const form = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
-  return {
-    tamanho: typeof form.tamanho === "string" ? form.tamanho : String(DEFAULT_LENGTH),
-    incluirNumeros: form.incluir_numeros === "on",
-    incluirCaracteresEspeciais: form.incluir_caracteres_especiais === "on",
-  };
-}

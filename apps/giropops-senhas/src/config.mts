@@ -20,6 +20,17 @@ export type Config = {
   shutdownDelayMs: number;
   /** Hard limit for the whole drain; past it the process exits 1. Keep below the pod's grace period. */
   shutdownTimeoutMs: number;
+  /** Whole request head (line + headers) must arrive within this. */
+  headersTimeoutMs: number;
+  /** Whole request (head + body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** A request body that sends nothing for this long is cut (408). */
+  bodyIdleTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
 };
 
 export class ConfigError extends Error {
@@ -44,6 +55,13 @@ export const ENV = {
   LOG_LEVEL: { default: "info" },
   SHUTDOWN_DELAY_MS: { default: "0", min: 0, max: 60_000 },
   SHUTDOWN_TIMEOUT_MS: { default: "10000", min: 100, max: 300_000 },
+  HTTP_HEADERS_TIMEOUT_MS: { default: "10000", min: 100, max: 120_000 },
+  HTTP_REQUEST_TIMEOUT_MS: { default: "30000", min: 100, max: 600_000 },
+  HTTP_BODY_IDLE_TIMEOUT_MS: { default: "5000", min: 50, max: 120_000 },
+  HTTP_KEEPALIVE_TIMEOUT_MS: { default: "5000", min: 100, max: 600_000 },
+  HTTP_MAX_CONNECTIONS: { default: "1024", min: 1, max: 100_000 },
+  HTTP_MAX_HEADER_BYTES: { default: "8192", min: 1024, max: 65_536 },
+  HTTP_MAX_HEADERS: { default: "64", min: 8, max: 1000 },
 } as const;
 
 type IntName = { [K in keyof typeof ENV]: (typeof ENV)[K] extends { min: number } ? K : never }[keyof typeof ENV];
@@ -102,7 +120,16 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     shutdownDelayMs: int("SHUTDOWN_DELAY_MS"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS"),
+    headersTimeoutMs: int("HTTP_HEADERS_TIMEOUT_MS"),
+    requestTimeoutMs: int("HTTP_REQUEST_TIMEOUT_MS"),
+    bodyIdleTimeoutMs: int("HTTP_BODY_IDLE_TIMEOUT_MS"),
+    keepAliveTimeoutMs: int("HTTP_KEEPALIVE_TIMEOUT_MS"),
+    maxConnections: int("HTTP_MAX_CONNECTIONS"),
+    maxHeaderBytes: int("HTTP_MAX_HEADER_BYTES"),
+    maxHeaders: int("HTTP_MAX_HEADERS"),
   };
+  // node:http refuses a requestTimeout shorter than headersTimeout.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) problems.push("HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS");
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

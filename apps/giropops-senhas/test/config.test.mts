@@ -20,7 +20,20 @@ test("defaults when nothing is set", () => {
     logLevel: "info",
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 10000,
+    headersTimeoutMs: 10000,
+    requestTimeoutMs: 30000,
+    bodyIdleTimeoutMs: 5000,
+    keepAliveTimeoutMs: 5000,
+    maxConnections: 1024,
+    maxHeaderBytes: 8192,
+    maxHeaders: 64,
   });
+});
+
+test("the HTTP bounds are read, and a headers timeout above the request timeout is refused", () => {
+  const config = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: "2000", HTTP_REQUEST_TIMEOUT_MS: "4000", HTTP_BODY_IDLE_TIMEOUT_MS: "300", HTTP_MAX_CONNECTIONS: "7", HTTP_MAX_HEADER_BYTES: "2048", HTTP_MAX_HEADERS: "20" });
+  assert.equal([config.headersTimeoutMs, config.requestTimeoutMs, config.bodyIdleTimeoutMs, config.maxConnections, config.maxHeaderBytes, config.maxHeaders], [2000, 4000, 300, 7, 2048, 20]);
+  assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: "5000", HTTP_REQUEST_TIMEOUT_MS: "1000" }), /HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS/);
 });
 
 test("reads every variable", () => {

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import { buildApp } from "../src/app.mts";
 import { loadConfig } from "../src/config.mts";
 import { freePort } from "./redis-server.mts";
