@@ -73,6 +73,15 @@ test("the app keeps its interfaces: port 8080 named http, probes, Redis env from
   assert.equal(route.spec.parentRefs, [{ name: "platform", namespace: "traefik", sectionName: "websecure" }]);
   assert.equal(route.spec.hostnames, ["senhas.localhost"]);
   assert.equal(route.spec.rules[0].backendRefs, [{ name: "giropops-senhas", port: 8080 }]);
+  // Gateway API path matching (Exact; PathPrefix element by element): the public
+  // route carries the page, the API and the assets, never /metrics or the probes.
+  const matches: Array<{ path: { type: string; value: string } }> = route.spec.rules.flatMap((rule: any) => rule.matches);
+  const routed = (path: string) =>
+    matches.some(({ path: { type, value } }) =>
+      type === "Exact" ? path === value : type === "PathPrefix" ? value === "/" || path === value || path.startsWith(`${value.replace(/\/$/, "")}/`) : false,
+    );
+  for (const path of ["/", "/api/gerar-senha", "/api/senhas", "/static/styles.css"]) assert.ok(routed(path), `${path} is public`);
+  for (const path of ["/metrics", "/healthz", "/readyz", "/apix", "/metrics/"]) assert.not.ok(routed(path), `${path} is not public`);
   const monitor = find(app, "ServiceMonitor");
   assert.is(monitor.apiVersion, "monitoring.coreos.com/v1");
   assert.equal(monitor.spec.endpoints[0].port, "http");
