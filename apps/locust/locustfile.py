@@ -39,8 +39,12 @@ class SenhasUser(HttpUser):
                 return
             if not isinstance(senha, str) or len(senha) != tamanho or not set(senha) <= ALLOWED:
                 response.failure(f"bad password for tamanho={tamanho}: {senha!r}")
-            elif payload["incluir_numeros"] and not any(c in string.digits for c in senha):
-                response.failure("digits requested but missing")
+            elif payload["incluir_numeros"] != any(c in string.digits for c in senha):
+                response.failure("digits requested but missing" if payload["incluir_numeros"] else "digits present but not requested")
+            elif payload["incluir_caracteres_especiais"] != any(c in string.punctuation for c in senha):
+                response.failure(
+                    "punctuation requested but missing" if payload["incluir_caracteres_especiais"] else "punctuation present but not requested"
+                )
             else:
                 response.success()
 

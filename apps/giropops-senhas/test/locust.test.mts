@@ -25,7 +25,8 @@ async function runLocust(host: string, users: number, seconds: number) {
     const [header, ...rows] = readFileSync(join(dir, "run_stats.csv"), "utf8").trim().split("\n").map((line) => line.split(",").map((cell) => cell.replace(/"/g, "")));
     const stats = new Map(rows.map((row) => [row[header!.indexOf("Name")]!, row]));
     const count = (name: string, field: "Request Count" | "Failure Count") => Number(stats.get(name)?.[header!.indexOf(field)] ?? NaN);
-    return { code, output, count };
+    const failures = readFileSync(join(dir, "run_failures.csv"), "utf8");
+    return { code, output, count, failures };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,6 +59,40 @@ test("the locustfile's checks mark wrong answers as failures", async () => {
     assert.is(run.count("Aggregated", "Failure Count"), run.count("Aggregated", "Request Count"));
   } finally {
     fake.close();
+  }
+});
+
+/** A fake API whose passwords have the right length and letters, and `extra` characters always or never. */
+async function fakeApi(extra: string) {
+  const fake = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      if (req.url === "/api/senhas") return res.writeHead(200, { "content-type": "application/json" }).end("[]");
+      const { tamanho, incluir_numeros } = JSON.parse(body) as { tamanho: number; incluir_numeros: boolean };
+      const senha = `${incluir_numeros ? "7" : ""}${extra}`.padEnd(tamanho, "a");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ senha }));
+    });
+  });
+  await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+  const address = fake.address();
+  return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`, close: () => fake.close() };
+}
+
+test("the locustfile checks punctuation: present when asked, absent when not", async () => {
+  for (const [extra, message] of [["!", "punctuation present but not requested"], ["", "punctuation requested but missing"]] as const) {
+    const fake = await fakeApi(extra);
+    try {
+      const run = await runLocust(fake.url, 10, 4);
+      const posts = run.count("POST /api/gerar-senha", "Request Count");
+      const failed = run.count("POST /api/gerar-senha", "Failure Count");
+      assert.ok(posts > 0, "some POSTs");
+      assert.ok(failed > 0 && failed < posts, `only the wrong half fails (${failed}/${posts})`);
+      assert.ok(run.failures.includes(message), run.failures);
+      assert.not.ok(run.failures.includes("digits"), run.failures);
+    } finally {
+      fake.close();
+    }
   }
 });
 
