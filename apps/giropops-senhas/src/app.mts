@@ -3,8 +3,8 @@
 // server.mts (or a test) does.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { STATUS_CODES, createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { STATUS_CODES, ServerResponse, createServer } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -46,7 +46,20 @@ const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = "application/json; charset=utf-8";
 const HTML_TYPE = "text/html; charset=utf-8";
-const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
+// All response headers go out in one writeHead(status, [name, value, ...]) call:
+// thirteen setHeader calls per response were ~4 % of the CPU of a GET.
+const SECURITY_FLAT: readonly string[] = Object.entries(SECURITY_HEADERS)
+  .filter(([name]) => name !== "cache-control")
+  .flat();
+
+/** A response that collects its headers in a flat list until send() writes them at once. */
+class Response extends ServerResponse<IncomingMessage> {
+  headerList: string[] = [];
+  cacheControl = SECURITY_HEADERS["cache-control"]!;
+  addHeader(name: string, value: string): void {
+    this.headerList.push(name, value);
+  }
+}
 
 export type BuildOptions = {
   /** Where JSON logs go (default: stdout, written asynchronously). */
@@ -165,26 +178,25 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     });
   }
 
-  function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
-    response.statusCode = status;
-    response.setHeader("content-type", type);
-    response.setHeader("content-length", typeof body === "string" ? Buffer.byteLength(body) : body.length);
+  function send(response: Response, status: number, type: string, body: string | Buffer): void {
+    const length = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
+    response.writeHead(status, [...SECURITY_FLAT, "cache-control", response.cacheControl, ...response.headerList, "content-type", type, "content-length", length]);
     response.end(body);
   }
 
-  function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  function sendJson(response: Response, status: number, value: unknown): void {
     send(response, status, JSON_TYPE, JSON.stringify(value));
   }
 
   const errorBody = (status: number, message: string) => ({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message });
 
-  async function renderError(request: IncomingMessage, response: ServerResponse, route: string, error: unknown, form?: Form): Promise<void> {
+  async function renderError(request: IncomingMessage, response: Response, route: string, error: unknown, form?: Form): Promise<void> {
     let status: number;
     let message: string;
     if (error instanceof StoreUnavailableError) {
       status = 503;
       message = error.message;
-      response.setHeader("retry-after", "1");
+      response.addHeader("retry-after", "1");
       // The outage itself is logged once by the store; per request only at debug.
       log.debug({ err: (error.cause as Error | undefined)?.message }, "redis unavailable");
     } else if (error instanceof HttpError) {
@@ -192,7 +204,7 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
       message = error.message;
       if (error.close) {
         // The body was not (fully) read: do not let node:http read and discard it.
-        response.setHeader("connection", "close");
+        response.addHeader("connection", "close");
         response.once("finish", () => request.socket.destroySoon());
       }
     } else if (error instanceof InvalidLengthError) {
@@ -231,7 +243,7 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
   }
 
   /** Routes: returns the route template (metrics label), or "unmatched". */
-  async function route(request: IncomingMessage, response: ServerResponse, path: string): Promise<string> {
+  async function route(request: IncomingMessage, response: Response, path: string): Promise<string> {
     const method = request.method;
     if (path === "/api/gerar-senha") {
       if (method !== "POST") return notFound(request, response, path);
@@ -303,7 +315,7 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     if (path.startsWith("/static/")) {
       const file = STATIC_FILES.get(path.slice(8));
       if (file) {
-        response.setHeader("cache-control", "public, max-age=3600");
+        response.cacheControl = "public, max-age=3600";
         send(response, 200, file.type, file.body);
         return "/static/:file";
       }
@@ -311,25 +323,24 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     return notFound(request, response, path);
   }
 
-  function notFound(request: IncomingMessage, response: ServerResponse, path: string): string {
+  function notFound(request: IncomingMessage, response: Response, path: string): string {
     // The body of an unknown route is never read either.
     if (hasBody(request)) {
-      response.setHeader("connection", "close");
+      response.addHeader("connection", "close");
       response.once("finish", () => request.socket.destroySoon());
     }
     sendJson(response, 404, errorBody(404, `no route ${request.method} ${path}`));
     return "unmatched";
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handle(request: IncomingMessage, response: Response): Promise<void> {
     const started = performance.now();
     const header = request.headers["x-request-id"];
     const reqId = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
-    for (const [name, value] of SECURITY_ENTRIES) response.setHeader(name, value);
-    response.setHeader("x-request-id", reqId);
+    response.addHeader("x-request-id", reqId);
     // While draining, close each keep-alive connection after its response, so
     // no client sends its next request on a socket the server is about to close.
-    if (draining) response.setHeader("connection", "close");
+    if (draining) response.addHeader("connection", "close");
     const url = request.url ?? "/";
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
@@ -351,8 +362,9 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
     else log.info(fields, "request");
   }
 
-  const server: Server = createServer(
+  const server = createServer<typeof IncomingMessage, typeof Response>(
     {
+      ServerResponse: Response,
       // Bound every phase of a request and what one connection may hold.
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
