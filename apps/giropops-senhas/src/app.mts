@@ -134,8 +134,15 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
 
   let draining = false;
   const store = createStore(config, {
-    onReady: () => log.info("redis ready"),
-    onDown: (error) => log.warn({ err: error.message }, "redis unavailable, reconnecting"),
+    // State changes are written at once, not with the next batch.
+    onReady: () => {
+      log.info("redis ready");
+      stdout?.flush();
+    },
+    onDown: (error) => {
+      log.warn({ err: error.message }, "redis unavailable, reconnecting");
+      stdout?.flush();
+    },
   });
   const metrics = createMetrics(() => store.ready);
   const limit = config.bodyLimitBytes;
@@ -215,6 +222,7 @@ export function buildApp(config: Config, options: BuildOptions = {}) {
       message = error.message;
     } else {
       log.error({ err: error }, "unhandled error");
+      stdout?.flush();
       status = 500;
       message = "internal error";
     }
