@@ -76,8 +76,10 @@ test("the Job's shell wrapper runs Locust, keeps its exit code and prints the CS
     request.on("end", () => {
       response.setHeader("content-type", "application/json");
       if (request.method === "POST") {
-        const tamanho = (JSON.parse(body || "{}") as { tamanho?: number }).tamanho ?? 12;
-        const senha = "a1".repeat(tamanho).slice(0, tamanho);
+        // Honours the contract the locustfile checks: digits and punctuation exactly when asked.
+        const asked = JSON.parse(body || "{}") as { tamanho?: number; incluir_numeros?: boolean; incluir_caracteres_especiais?: boolean };
+        const tamanho = asked.tamanho ?? 12;
+        const senha = `${asked.incluir_numeros ? "1" : ""}${asked.incluir_caracteres_especiais ? "!" : ""}`.padEnd(tamanho, "a");
         stored.unshift(senha);
         stored.length = Math.min(stored.length, 10);
         response.end(JSON.stringify({ senha }));
