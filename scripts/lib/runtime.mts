@@ -39,10 +39,14 @@ export function standardStreams(): Streams {
   return { out: process.stdout, err: process.stderr, input: process.stdin };
 }
 
-/** Runs `handler` on Ctrl-C; returns a function that removes it. */
+/** Runs `handler` on Ctrl-C (SIGINT) and on SIGTERM; returns a function that removes it. */
 export function onInterrupt(handler: () => void): () => void {
   process.on("SIGINT", handler);
-  return () => void process.off("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
 }
 
 export function exit(code: number): never {
