@@ -102,7 +102,7 @@ test("status without Argo CD, or without a reachable cluster, says what to do", 
   try {
     const down = harness({ overrides: { kube: (target) => createKube({ ...target, kubeconfigPath }) } });
     assert.is(await status([], down.deps), 1);
-    assert.match(down.output(), /cannot reach the cluster behind context "kind-giropops": ECONNREFUSED/);
+    assert.match(down.output(), /cannot reach the Kubernetes API server https?:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\): connection refused \(ECONNREFUSED\)/);
     assert.match(down.output(), /fix: check it is running \(kubectl .*--context kind-giropops get nodes\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
