@@ -61,6 +61,8 @@ export type Machine = {
   okeNodes: { state: string; details?: string; error?: string }[];
   /** The node pool's own state (ACTIVE, NEEDS_ATTENTION, FAILED…). */
   okeNodePoolState: string;
+  /** What `tofu output` / `tofu state list` print when they cannot read the state (exit 1). */
+  tofuStateError?: string;
   /** A failed first apply: the network is in the state, the cluster is not. */
   tofuNetworkOnly?: boolean;
   /** What `tofu apply` prints when it fails (unset: it succeeds). */
@@ -142,7 +144,12 @@ export function machineRunner(m: Machine): RecordingRunner {
     }),
     kind: installed("kind", (args) => {
       if (args[0] === "version") return version("kind")(args, {});
-      if (args[0] === "get") return { stdout: [...m.kindClusters].map((c) => `${c}\n`).join("") };
+      // kind v0.32.0 lists clusters with `docker ps -a` (pkg/cluster/internal/providers/docker/provider.go
+      // ListClusters wraps its failure as "failed to list clusters"); with none it logs "No kind clusters found."
+      if (args[0] === "get") {
+        if (m.docker !== "running") return { code: 1, stderr: `ERROR: failed to list clusters: command "docker ps -a --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}'" failed with error: exit status 1\n` };
+        return m.kindClusters.size ? { stdout: [...m.kindClusters].map((c) => `${c}\n`).join("") } : { stderr: "No kind clusters found.\n" };
+      }
       if (args[0] === "create") m.kindClusters.add(args[args.indexOf("--name") + 1]!);
       if (args[0] === "delete") m.kindClusters.delete(args[args.indexOf("--name") + 1]!);
       return undefined;
@@ -151,7 +158,7 @@ export function machineRunner(m: Machine): RecordingRunner {
       if (args[0] === "version") return version("minikube")(args, {});
       const profile = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
       if (args[0] === "profile") {
-        if (m.minikubeProfiles.size === 0) return { code: 85, stdout: "", stderr: "no profiles" };
+        // --output=json with no profiles: {"invalid":[],"valid":[]}, exit 0 (cmd/minikube/cmd/config/profile_list.go printProfilesJSON).
         const profiles = [...m.minikubeProfiles].map(([Name, Status]) => ({ Name, Status }));
         return { stdout: JSON.stringify({ invalid: profiles.filter((p) => p.Status === "Invalid"), valid: profiles.filter((p) => p.Status !== "Invalid") }) };
       }
@@ -170,6 +177,7 @@ export function machineRunner(m: Machine): RecordingRunner {
       const [, sub] = args; // args[0] is -chdir=…
       if (args[0] === "version") return version("tofu")(args, {});
       // `tofu output -json` with no state prints {}; `tofu state list` one address per line.
+      if (m.tofuStateError && (sub === "output" || sub === "state")) return { code: 1, stderr: m.tofuStateError };
       if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: m.okeClusterId }, node_pool_id: { value: OKE_NODE_POOL_ID } }) } : { stdout: "{}" };
       if (sub === "state" && args[2] === "list") {
         const network = ["oci_core_vcn.this", "oci_core_internet_gateway.this", 'oci_core_subnet.this["api"]'];
