@@ -167,6 +167,33 @@ export function checkOciConfig(env: Record<string, string | undefined>, profile:
   return [];
 }
 
+/**
+ * Argo CD clones the repository from inside the cluster: a path on this
+ * machine means nothing there, and an SSH URL needs a key bootstrap only
+ * makes for GitHub (repository.mts; GitHub URLs are rewritten to https).
+ */
+export function checkCloneable(repoUrl: string): Problem[] {
+  const url = repoUrl.trim();
+  const windowsPath = /^[A-Za-z]:[\\/]/.test(url);
+  // git's rule: "host:path" (no "//" after the colon) is the scp-like SSH syntax.
+  const scpLike = !windowsPath && /^(?:[^@/\s]+@)?[^:/\s]+:(?!\/\/)/.test(url);
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  if (/^file:/i.test(url) || windowsPath || (!hasScheme && !scpLike)) {
+    return [{
+      message: `${repoUrl} is a path on this machine: Argo CD clones the repository from inside the cluster and cannot read it`,
+      fix: "push the repository to a host the cluster reaches and pass its https URL: --repo https://github.com/YOU/giropops-platform.git (or GIT_REPO_URL in .env)",
+    }];
+  }
+  if (/^(git\+)?ssh:\/\//i.test(url) || scpLike) {
+    const https = scpLike ? url.replace(/^(?:[^@/\s]+@)?([^:/\s]+):\/?/, "https://$1/") : url.replace(/^(?:git\+)?ssh:\/\/(?:[^@/]+@)?([^/:]+)(?::\d+)?\//i, "https://$1/");
+    return [{
+      message: `${repoUrl} is an SSH URL, and bootstrap makes a deploy key only for GitHub repositories: Argo CD would have no key to clone it`,
+      fix: `pass the https URL of a public repository: --repo ${https} (or host it on GitHub; a private one needs GITHUB_TOKEN, see .env.example)`,
+    }];
+  }
+  return [];
+}
+
 export const OKE_DOMAIN_FILE = "clusters/oke/patches/domain.yaml";
 
 /** The domains of the published hostnames (argocd.<domain>, …) in OKE's domain.yaml, comments left out. */
@@ -256,7 +283,15 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);
 
   if (!input.network) {
+    report.problems.push(...checkCloneable(input.source.repoUrl));
     report.skipped.push(input.github ? `GitHub API: can GITHUB_TOKEN read ${input.source.repoUrl} at ${input.source.revision}` : `git ls-remote ${input.source.repoUrl} ${input.source.revision}`);
+    report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
+    return report;
+  }
+  const cloneable = checkCloneable(input.source.repoUrl);
+  if (cloneable.length) {
+    // ls-remote would read a local path just fine: stop at what the cluster cannot clone.
+    report.problems.push(...cloneable);
     report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
     return report;
   }

@@ -145,6 +145,31 @@ test("an unreachable repository or a missing branch stops before any change", as
   assert.match(noBranch.out, /git push origin feature-x/);
 });
 
+test("a repository the cluster cannot clone (a local path as origin, an SSH URL bootstrap has no key for) is refused with the https fix", async () => {
+  // --repo and GIT_REPO_URL are checked as URLs by the configuration; this checkout's origin is not.
+  for (const [where, url, message, fix] of [
+    ["origin", "/home/me/giropops-platform", /\/home\/me\/giropops-platform is a path on this machine: Argo CD clones the repository from inside the cluster/, /--repo https:\/\/github\.com\/YOU\/giropops-platform\.git/],
+    ["origin", "../giropops-platform", /\.\.\/giropops-platform is a path on this machine/, /pass its https URL/],
+    ["origin", "file:///srv/git/giropops-platform.git", /is a path on this machine/, /pass its https URL/],
+    ["--repo", "git@gitlab.com:me/giropops-platform.git", /git@gitlab\.com:me\/giropops-platform\.git is an SSH URL, and bootstrap makes a deploy key only for GitHub repositories/, /--repo https:\/\/gitlab\.com\/me\/giropops-platform\.git/],
+    ["--repo", "ssh://git@git.example.com:2222/me/giropops-platform.git", /is an SSH URL/, /--repo https:\/\/git\.example\.com\/me\/giropops-platform\.git/],
+  ] as const) {
+    const machine = () => healthyMachine(where === "origin" ? { origin: url } : {});
+    const args = ["--cluster", "kind", ...(where === "--repo" ? ["--repo", url] : []), "--revision", "main"];
+    const { code, out, calls } = await run(machine(), args);
+    assert.is(code, 1, out);
+    assert.match(out, message);
+    assert.match(out, fix);
+    assert.not.ok(calls.some((c) => c.startsWith("git ls-remote")), "the local path was not taken as reachable");
+    assertStoppedBeforeChanging(calls);
+    const dry = await run(machine(), [...args, "--dry-run"]);
+    assert.match(dry.out, message, "--dry-run names it too");
+  }
+  // A GitHub SSH URL is fine: Argo CD reads a public repository over https, a private one with the deploy key bootstrap adds.
+  const github = await run(healthyMachine(), ["--cluster", "kind", "--repo", "git@github.com:giropops/giropops-platform.git", "--revision", "main", "--dry-run"]);
+  assert.not.match(github.out, /SSH URL|path on this machine/);
+});
+
 test("every problem is reported at once, each with its fix", async () => {
   const machine = healthyMachine({ docker: "stopped", remote: { error: "Repository not found." } });
   machine.tools.kind = false;
