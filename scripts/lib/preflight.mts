@@ -204,21 +204,39 @@ export function okeManifestDomains(text: string): string[] {
 }
 
 /**
+ * A file as Argo CD will deploy it: at the commit the remote has for the
+ * revision when this checkout has that commit, else at the revision itself.
+ * Not the working tree: uncommitted or unpushed edits are not deployed.
+ */
+export async function fileAtRevision(runner: Runner, root: string, source: GitSource, remoteSha: string | undefined, path: string): Promise<{ text: string; at: string } | { problem: string }> {
+  let last = "";
+  for (const ref of [remoteSha, source.revision].filter((r): r is string => Boolean(r))) {
+    const shown = await runner.run("git", ["show", `${ref}:${path}`], { cwd: root, readOnly: true, check: false });
+    if (shown.code === 0) return { text: shown.stdout, at: ref === remoteSha ? `${source.revision} (${ref.slice(0, 12)})` : source.revision };
+    last = lastLine(shown.stderr);
+  }
+  return { problem: last || `git show ${source.revision}:${path} failed` };
+}
+
+/**
  * On OKE the manifests take their hostnames from domain.yaml (what Argo CD
  * deploys from git) while status and verify use PLATFORM_DOMAIN: they must agree.
+ * `file` is domain.yaml at the deployed revision (fileAtRevision).
  */
-export function checkOkeDomain(root: string, domain: string | undefined): Problem[] {
+export function checkOkeDomain(file: { text: string; at: string } | { problem: string }, domain: string | undefined): Problem[] {
   if (!domain) return []; // reported by the configuration
-  const path = join(root, OKE_DOMAIN_FILE);
-  if (!existsSync(path)) return [{ message: `${OKE_DOMAIN_FILE} is missing (it sets the OKE hostnames)`, fix: "restore it from git: git checkout -- " + OKE_DOMAIN_FILE }];
-  const found = okeManifestDomains(readFileSync(path, "utf8"));
+  if ("problem" in file) {
+    return [{ message: `cannot read ${OKE_DOMAIN_FILE} at the revision Argo CD deploys (${file.problem})`, fix: `git fetch, and check that the revision has ${OKE_DOMAIN_FILE} (it sets the OKE hostnames): git checkout -- ${OKE_DOMAIN_FILE}, commit and push` }];
+  }
+  const where = `${OKE_DOMAIN_FILE} at ${file.at}`;
+  const found = okeManifestDomains(file.text);
   if (found.length === 1 && found[0] === domain) return [];
   if (found.length !== 1) {
-    return [{ message: `${OKE_DOMAIN_FILE} publishes ${found.length ? `several domains (${found.join(", ")})` : "no argocd/grafana/senhas/locust hostnames"}, but PLATFORM_DOMAIN is ${domain}`, fix: `make every hostname in ${OKE_DOMAIN_FILE} end in .${domain}, commit and push` }];
+    return [{ message: `${where} publishes ${found.length ? `several domains (${found.join(", ")})` : "no argocd/grafana/senhas/locust hostnames"}, but PLATFORM_DOMAIN is ${domain}`, fix: `make every hostname in ${OKE_DOMAIN_FILE} end in .${domain}, commit and push` }];
   }
   const from = found[0]!;
   return [{
-    message: `${OKE_DOMAIN_FILE} publishes *.${from}, but PLATFORM_DOMAIN is ${domain}`,
+    message: `${where} publishes *.${from}, but PLATFORM_DOMAIN is ${domain}`,
     fix: `edit ${OKE_DOMAIN_FILE} (sed -i 's/${from.replaceAll(".", "\\.")}/${domain}/g' ${OKE_DOMAIN_FILE}), commit and push; or set PLATFORM_DOMAIN=${from}`,
   }];
 }
@@ -271,9 +289,6 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   }
   if (input.tools.includes("oci")) report.problems.push(...checkOciConfig(input.env, input.config.ociProfile));
   if (input.config.cluster === "oke") {
-    const domain = checkOkeDomain(input.root, input.config.domain);
-    report.problems.push(...domain);
-    if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} publishes *.${input.config.domain}`);
     const image = checkOkeAppImage(input.root, input.source.repoUrl);
     report.problems.push(...image);
     if (image.length === 0) report.passed.push(`${OKE_APP_OVERLAY} pins a digest of ${appRepositoryOf(githubRepo(input.source.repoUrl)!)}`);
@@ -282,7 +297,16 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   report.problems.push(...ports);
   if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);
 
+  // What Argo CD deploys is the revision on the remote, not this working tree.
+  const okeDomain = async (remoteSha: string | undefined) => {
+    if (input.config.cluster !== "oke") return;
+    const domain = checkOkeDomain(await fileAtRevision(runner, input.root, input.source, remoteSha, OKE_DOMAIN_FILE), input.config.domain);
+    report.problems.push(...domain);
+    if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} at ${input.source.revision} publishes *.${input.config.domain}`);
+  };
+
   if (!input.network) {
+    await okeDomain(undefined);
     report.problems.push(...checkCloneable(input.source.repoUrl));
     report.skipped.push(input.github ? `GitHub API: can GITHUB_TOKEN read ${input.source.repoUrl} at ${input.source.revision}` : `git ls-remote ${input.source.repoUrl} ${input.source.revision}`);
     report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
@@ -309,6 +333,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     if (remote.ok) remoteSha = remote.sha;
     else report.problems.push({ message: remote.problem, fix: remote.fix });
   }
+  await okeDomain(remoteSha);
   if (remoteSha || report.access) report.passed.push(`${input.source.repoUrl} has ${input.source.revision}${report.access?.private ? " (private)" : ""}`);
   report.warnings.push(...(await localDrift(runner, input.root, input.source, remoteSha)));
   return report;

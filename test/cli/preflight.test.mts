@@ -247,17 +247,27 @@ test("OKE: the domain in clusters/oke/patches/domain.yaml must be PLATFORM_DOMAI
     const env = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest", PLATFORM_DOMAIN: "giropops.dev", OCI_CLI_CONFIG_FILE: oci };
     const { code, out, calls } = await run(healthyMachine(), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
     assert.is(code, 1, out);
-    assert.match(out, /clusters\/oke\/patches\/domain\.yaml publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
+    assert.match(out, /clusters\/oke\/patches\/domain\.yaml at main \([0-9a-f]{12}\) publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
     assert.match(out, /fix: edit clusters\/oke\/patches\/domain\.yaml \(sed -i 's\/example\\\.com\/giropops\.dev\/g' clusters\/oke\/patches\/domain\.yaml\), commit and push; or set PLATFORM_DOMAIN=example\.com/);
     assertStoppedBeforeChanging(calls);
     assert.not.ok(calls.some((c) => c.includes(" init ")), "no OpenTofu at all");
 
-    // after the sed the fix names, the two agree
+    // edited in the working tree but not committed: Argo CD deploys the committed file, so it still stops
     writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replaceAll("example.com", "giropops.dev"));
-    assert.equal(checkOkeDomain(root, "giropops.dev"), []);
+    const uncommitted = await run(healthyMachine({ committed: { [OKE_DOMAIN_FILE]: shipped } }), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
+    assert.is(uncommitted.code, 1, uncommitted.out);
+    assert.match(uncommitted.out, /domain\.yaml at main \([0-9a-f]{12}\) publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
+    assert.ok(uncommitted.calls.some((c) => /^git show [0-9a-f]{40}:clusters\/oke\/patches\/domain\.yaml$/.test(c)), uncommitted.calls.join("\n"));
+    // and the reverse: committed and pushed, whatever the working tree says, it passes this check
+    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped);
+    const pushed = await run(healthyMachine({ committed: { [OKE_DOMAIN_FILE]: shipped.replaceAll("example.com", "giropops.dev") } }), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
+    assert.not.match(pushed.out, /domain\.yaml at main .*but PLATFORM_DOMAIN/);
+    // after the sed the fix names, the two agree
+    assert.equal(checkOkeDomain({ text: shipped.replaceAll("example.com", "giropops.dev"), at: "main" }, "giropops.dev"), []);
     // half-edited: several domains
-    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replace("senhas.example.com", "senhas.giropops.dev"));
-    assert.match(checkOkeDomain(root, "giropops.dev")[0]!.message, /several domains \(example\.com, giropops\.dev\)/);
+    assert.match(checkOkeDomain({ text: shipped.replace("senhas.example.com", "senhas.giropops.dev"), at: "main" }, "giropops.dev")[0]!.message, /several domains \(example\.com, giropops\.dev\)/);
+    // not in the revision at all
+    assert.match(checkOkeDomain({ problem: "fatal: path 'clusters/oke/patches/domain.yaml' does not exist in 'main'" }, "giropops.dev")[0]!.message, /^cannot read clusters\/oke\/patches\/domain\.yaml at the revision Argo CD deploys/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // kind, minikube, tofu and oci answer from a small state object, so tests
 // assert exactly which commands a bootstrap runs. `kubectl kustomize` and
 // `kubectl config` run for real (kubectl is installed here).
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NOT_FOUND, createRunner, failure, formatCommand, type RunOptions, type RunResult, type Runner } from "../../scripts/lib/runner.mts";
 
@@ -61,6 +61,8 @@ export type Machine = {
   okeNodes: { state: string; details?: string; error?: string }[];
   /** The node pool's own state (ACTIVE, NEEDS_ATTENTION, FAILED…). */
   okeNodePoolState: string;
+  /** Files whose committed content (what `git show REV:PATH` prints) differs from the working tree. */
+  committed?: Record<string, string>;
   /** What `tofu output` / `tofu state list` print when they cannot read the state (exit 1). */
   tofuStateError?: string;
   /** A failed first apply: the network is in the state, the cluster is not. */
@@ -115,7 +117,7 @@ export function machineRunner(m: Machine): RecordingRunner {
   const installed = (tool: keyof Machine["tools"], handler: Handler): Handler => (args, options) =>
     m.tools[tool] === false ? { code: NOT_FOUND, stderr: `${tool}: command not found` } : handler(args, options);
   return recordingRunner({
-    git: installed("git", (args) => {
+    git: installed("git", (args, options) => {
       const [sub, ...rest] = args;
       if (sub === "--version") return version("git")(args, {});
       if (sub === "remote") return { stdout: `${m.origin}\n` };
@@ -126,6 +128,12 @@ export function machineRunner(m: Machine): RecordingRunner {
         return { stdout: Object.entries(refs).filter(([name]) => name === rest[1]).map(([name, sha]) => `${sha}\trefs/heads/${name}\n`).join("") };
       }
       if (sub === "cat-file") return { code: 0 };
+      if (sub === "show") {
+        // `git show REV:PATH`: the file as committed; a clean checkout unless the machine says otherwise.
+        const [rev, path] = [rest[0]!.slice(0, rest[0]!.indexOf(":")), rest[0]!.slice(rest[0]!.indexOf(":") + 1)];
+        const committed = m.committed?.[path] ?? (options.cwd && existsSync(join(options.cwd, path)) ? readFileSync(join(options.cwd, path), "utf8") : undefined);
+        return committed === undefined ? { code: 128, stderr: `fatal: path '${path}' does not exist in '${rev}'\n` } : { stdout: committed };
+      }
       if (sub === "rev-list") return { stdout: `${m.ahead}\n` };
       if (sub === "status") return { stdout: m.dirty ? " M README.md\n" : "" };
       return undefined;
