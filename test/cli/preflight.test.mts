@@ -191,6 +191,21 @@ test("unpushed commits and uncommitted changes are warnings, not errors", async 
   assert.match(h.output(), /uncommitted changes in this checkout are not deployed/);
 });
 
+test("--dry-run finds unpushed commits from the remote-tracking branch; a failing preflight still shows its warnings", async () => {
+  const dry = await run(healthyMachine({ ahead: 3 }), [...ARGS, "--dry-run"]);
+  assert.is(dry.code, 0, dry.out);
+  assert.match(dry.out, /3 local commits on main not pushed \(compared with origin\/main as last fetched\): Argo CD deploys what is on the remote/);
+  assert.not.ok(dry.calls.some((c) => c.startsWith("git ls-remote")), "no network under --dry-run");
+
+  const machine = healthyMachine({ ahead: 2 });
+  machine.tools.kind = false;
+  const failed = await run(machine);
+  assert.is(failed.code, 1);
+  assert.match(failed.out, /2 local commits on main not pushed: Argo CD deploys what is on the remote/);
+  assert.match(failed.out, /preflight found 1 problem/);
+  assert.ok(failed.out.indexOf("not pushed") < failed.out.indexOf("preflight found"), "the warning comes before the error");
+});
+
 test("a bad .env is one message listing every bad value, before any command runs", async () => {
   const dir = mkdtempSync(join(tmpdir(), "giropops-env-"));
   try {
@@ -210,9 +225,11 @@ test("a bad .env is one message listing every bad value, before any command runs
   }
 });
 
-test("bad flag values name the flag", async () => {
+test("bad flag values name the flag and are usage errors (exit 2, like an unknown flag); a bad .env value exits 1", async () => {
   const h = harness();
-  assert.is(await bootstrap(["--cluster", "k3d", "--timeout", "0", "--name", "Bad_Name"], h.deps), 1);
+  assert.is(await bootstrap(["--cluster", "k3d", "--timeout", "0", "--name", "Bad_Name"], h.deps), 2);
+  for (const argv of [["--cluster", "k3d"], ["--timeout", "soon"]]) assert.is(await bootstrap(argv, harness().deps), 2, argv.join(" "));
+  assert.is(await bootstrap(["--repo", REPO, "--revision", "main"], harness({ env: { CLUSTER: "k3d" } }).deps), 1, "from the environment: a configuration error");
   assert.match(h.output(), /--cluster "k3d" must be one of kind, minikube, oke/);
   assert.match(h.output(), /--timeout "0" must be longer than zero/);
   assert.match(h.output(), /--name "Bad_Name" must be lower-case letters/);

@@ -121,6 +121,11 @@ export function machineRunner(m: Machine): RecordingRunner {
       const [sub, ...rest] = args;
       if (sub === "--version") return version("git")(args, {});
       if (sub === "remote") return { stdout: `${m.origin}\n` };
+      if (sub === "rev-parse" && rest[0] === "--verify") {
+        // The remote-tracking branch as last fetched: what the remote had (the fake fetched it).
+        const sha = "refs" in m.remote ? m.remote.refs[rest.at(-1)!.replace("refs/remotes/origin/", "")] : undefined;
+        return sha ? { stdout: `${sha}\n` } : { code: 1 };
+      }
       if (sub === "rev-parse") return { stdout: `${m.branch}\n` };
       if (sub === "ls-remote") {
         if ("error" in m.remote) return { code: 128, stderr: `fatal: ${m.remote.error}` };
