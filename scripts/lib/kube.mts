@@ -20,7 +20,7 @@ import {
 import { parseAllDocuments } from "yaml";
 import { UserError } from "./errors.mts";
 import { formatCommand } from "./runner.mts";
-import { environment } from "./runtime.mts";
+import { environment, runWith } from "./runtime.mts";
 
 /** How long one Kubernetes API call may take: a server that accepts and never answers must not hang a command. */
 export const API_TIMEOUT_MS = 30_000;
@@ -219,7 +219,7 @@ function kubeconfigFiles(target: KubeTarget): { files: string[]; from: string } 
 /** The kubeconfig (file or default) with `target.context` selected in memory; UserErrors with a fix otherwise. */
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
   const { files, from } = kubeconfigFiles(target);
-  const create = 'create the cluster with "npx zx scripts/bootstrap.mts --cluster kind" (it writes the context)';
+  const create = `create the cluster with "${runWith()} scripts/bootstrap.mts --cluster kind" (it writes the context)`;
   const read = (file: string) => {
     const kc = new KubeConfig();
     try {

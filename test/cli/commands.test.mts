@@ -100,4 +100,20 @@ test("status against a cluster that is not there: one message and a fix, no stac
   }
 });
 
+test("--dry-run | head: the closed pipe ends the command quietly (exit 141, as SIGPIPE would), no EPIPE stack", () => {
+  const dir = mkdtempSync(join(tmpdir(), "giropops-epipe-"));
+  try {
+    const err = join(dir, "stderr");
+    // head exits after one line; bootstrap keeps printing its plan into the closed pipe.
+    const script = `"$0" scripts/bootstrap.mts --dry-run --cluster kind --repo https://github.com/giropops/giropops-platform.git --revision main 2>"$1" | head -n 1; echo "$\{PIPESTATUS[0]}"`;
+    const result = spawnSync("bash", ["-c", script, process.execPath, err], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", CI: "1" }, timeout: 60_000 });
+    const [first, code] = result.stdout.trimEnd().split("\n");
+    assert.match(first ?? "", /^Plan for kind cluster giropops/);
+    assert.is(code, "141", readFileSync(err, "utf8"));
+    assert.is(readFileSync(err, "utf8"), "");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
