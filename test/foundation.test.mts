@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeVersionProblem, satisfies } from "../scripts/lib/node-version.mjs";
 
@@ -41,6 +42,27 @@ test("an older Node stops at once with the version needed: npm ci refuses it, np
   const here = spawnSync(process.execPath, ["scripts/lib/node-version.mjs"], { cwd: root, encoding: "utf8" });
   assert.is(here.status, 0, here.stderr);
   assert.is(here.stderr, "");
+});
+
+test("npm test on a machine without a system tool: one line per missing tool with its install command, nothing run", () => {
+  // A PATH with node and git but no deno; redis-server and chromium pointed at nothing.
+  const bin = mkdtempSync(join(tmpdir(), "giropops-path-"));
+  try {
+    symlinkSync(process.execPath, join(bin, "node"));
+    const result = spawnSync(process.execPath, ["test/run.mts", "test/deno.test"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, PATH: bin, REDIS_SERVER_BIN: join(bin, "no-redis"), CHROMIUM_PATH: join(bin, "no-chromium") },
+      timeout: 30_000,
+    });
+    assert.is(result.status, 1, result.stdout + result.stderr);
+    const version = /^DENO_VERSION=(\S+)/m.exec(readFileSync(join(root, ".ci/run"), "utf8"))![1];
+    assert.is(result.stdout.split("\n")[0], `missing deno, needed by test/deno.test.mts: npm install -g deno@${version}`);
+    assert.match(result.stdout, /Nothing was run\. \.ci\/run installs all of these/);
+    assert.not.match(result.stdout, /redis-server|chromium|passed/, "only what the selected tests need");
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
 
 test("every dependency is pinned to an exact version", () => {
