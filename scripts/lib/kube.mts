@@ -219,7 +219,9 @@ function kubeconfigFiles(target: KubeTarget): { files: string[]; from: string } 
 /** The kubeconfig (file or default) with `target.context` selected in memory; UserErrors with a fix otherwise. */
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
   const { files, from } = kubeconfigFiles(target);
-  const create = `create the cluster with "${runWith()} scripts/bootstrap.mts --cluster kind" (it writes the context)`;
+  // Contexts are named kind-<name>, oke-<name>, or (minikube) the profile's name.
+  const cluster = target.context.startsWith("kind-") ? "kind" : target.context.startsWith("oke-") ? "oke" : "minikube";
+  const create = `create the cluster with "${runWith()} scripts/bootstrap.mts --cluster ${cluster}" (it writes the context)`;
   const read = (file: string) => {
     const kc = new KubeConfig();
     try {
@@ -237,7 +239,13 @@ export function loadKubeConfig(target: KubeTarget): KubeConfig {
     throw new UserError(`no kubeconfig: ${what}`, { fix: `${create}, or point KUBECONFIG at the file that has context "${target.context}"` });
   }
   const kc = read(present[0]!);
-  for (const file of present.slice(1)) kc.mergeConfig(read(file), true);
+  // kubectl's merge rule: the first file to name a cluster, user or context wins (client-node's mergeConfig throws on duplicates).
+  for (const file of present.slice(1)) {
+    const next = read(file);
+    for (const cluster of next.getClusters()) if (!kc.getCluster(cluster.name)) kc.addCluster(cluster);
+    for (const user of next.getUsers()) if (!kc.getUser(user.name)) kc.addUser(user);
+    for (const context of next.getContexts()) if (!kc.getContextObject(context.name)) kc.addContext(context);
+  }
   if (!kc.getContextObject(target.context)) {
     throw new UserError(`kubeconfig ${present.join(", ")}${from} has no context "${target.context}"`, {
       fix: `${create} (or check --cluster/--name); contexts found: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`,

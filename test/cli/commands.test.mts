@@ -103,7 +103,8 @@ test("status against a cluster that is not there: one message and a fix, no stac
 });
 
 test("SIGTERM (and Ctrl-C) stop a command waiting on a server that never answers: the interrupted message, exit 130", async () => {
-  const silent = createServer(() => {}); // accepts, never answers
+  let asked: () => void = () => {};
+  const silent = createServer(() => asked()); // accepts, never answers
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const dir = mkdtempSync(join(tmpdir(), "giropops-term-"));
   try {
@@ -114,7 +115,8 @@ test("SIGTERM (and Ctrl-C) stop a command waiting on a server that never answers
       const child = spawn(process.execPath, ["scripts/status.mts"], { cwd: root, env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", CI: "1" }, stdio: ["ignore", "pipe", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (chunk) => (stderr += chunk));
-      setTimeout(() => child.kill(signal), 1500);
+      // Signal once the command is waiting on the server (its handler is installed by then).
+      new Promise<void>((resolve) => (asked = resolve)).then(() => child.kill(signal));
       const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
       assert.is(code, 130, `${signal}: ${stderr}`);
       assert.match(stderr, /interrupted\. Every step is safe to repeat/, signal);

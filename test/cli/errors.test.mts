@@ -17,7 +17,7 @@ import { UserError } from "../../scripts/lib/errors.mts";
 import { resolveGitSource } from "../../scripts/lib/git.mts";
 import { ensureDeployKey, gitHubError } from "../../scripts/lib/github.mts";
 import { buildAppImage } from "../../scripts/lib/image.mts";
-import { API_TIMEOUT_MS, createKube, type KubeObject } from "../../scripts/lib/kube.mts";
+import { API_TIMEOUT_MS, createKube, loadKubeConfig, type KubeObject } from "../../scripts/lib/kube.mts";
 import { createRunner } from "../../scripts/lib/runner.mts";
 import { ensureSecret } from "../../scripts/lib/secrets.mts";
 import { createUi } from "../../scripts/lib/ui.mts";
@@ -184,6 +184,13 @@ test("no kubeconfig at all, and a broken file in KUBECONFIG, are named", async (
     const error = await userError(() => createKube({ context: "kind-giropops" }));
     assert.match(error.message, new RegExp(`^cannot read kubeconfig ${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(from KUBECONFIG\\): `));
     assert.not.match(error.message, /\n/);
+
+    // kubectl's merge: the first file naming a cluster wins; a second file adds its other contexts
+    const second = join(dir, "second");
+    writeFileSync(second, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: "https://10.0.0.1:6443" } }, { name: "m", cluster: { server: "https://192.168.49.2:8443" } }], users: [{ name: "u", user: { token: "x" } }], contexts: [{ name: "giropops", context: { cluster: "m", user: "u" } }] }));
+    process.env.KUBECONFIG = [good, second].join(delimiter);
+    assert.is(loadKubeConfig({ context: "kind-giropops" }).getCurrentCluster()?.server, "https://127.0.0.1:6443");
+    assert.is(loadKubeConfig({ context: "giropops" }).getCurrentCluster()?.server, "https://192.168.49.2:8443");
 
     process.env.KUBECONFIG = good;
     const other = await userError(() => createKube({ context: "kind-other" }));
