@@ -60,7 +60,11 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
         docker: provider.docker,
         hostPorts: reusing ? [] : (deps.hostPorts ?? provider.hostPorts(deps.root)),
       });
-      if (result.problems.length && !dryRun) throw preflightError(result.problems);
+      if (result.problems.length && !dryRun) {
+        // Unpushed commits may be why a check failed (a branch the remote lacks): keep them in sight.
+        for (const warning of result.warnings) ui.warn(warning);
+        throw preflightError(result.problems);
+      }
       step.done(`${result.passed.length} checks passed${reusing ? `, reusing ${provider.label(config)}` : ""}`);
       return result;
     });

@@ -5,8 +5,8 @@
 //   npm test                     everything
 //   npm test -- apps/giropops    only test files whose path contains a filter
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { availableParallelism } from "node:os";
 
 const root = join(import.meta.dirname, "..");
@@ -85,6 +85,56 @@ const files = findTests(root).filter((file) => filters.length === 0 || filters.s
 if (files.length === 0) {
   console.log(`No test files match ${filters.join(" ") || "*.test.mts"}.`);
   console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+// System tools the selected tests run for real. Checked before anything runs,
+// so a fresh machine gets one line per missing tool and its install command
+// instead of bare ENOENTs. A test needs a tool when it, or a module it imports
+// from this repository, contains the tool's marker.
+const DENO_VERSION = /^DENO_VERSION=(\S+)/m.exec(readFileSync(join(root, ".ci/run"), "utf8"))?.[1] ?? "2";
+const SYSTEM_TOOLS: { name: string; marker: RegExp; command: string; install: string }[] = [
+  { name: "redis-server", marker: /REDIS_SERVER_BIN/, command: process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server", install: "sudo apt-get install -y redis-server (or set REDIS_SERVER_BIN)" },
+  { name: "chromium", marker: /CHROMIUM_PATH/, command: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", install: "sudo apt-get install -y chromium (or set CHROMIUM_PATH)" },
+  { name: "locust", marker: /spawn(Sync)?\(\s*["']locust["']/, command: "locust", install: "sudo apt-get install -y python3-locust" },
+  { name: "deno", marker: /\(\s*["']deno["']/, command: "deno", install: `npm install -g deno@${DENO_VERSION}` },
+  { name: "kubectl", marker: /\(\s*["']kubectl["']/, command: "kubectl", install: "https://kubernetes.io/docs/tasks/tools/#kubectl (1.33 or newer)" },
+  { name: "openssl", marker: /\(\s*["']openssl["']/, command: "openssl", install: "sudo apt-get install -y openssl" },
+  { name: "ssh-keygen", marker: /\(\s*["']ssh-keygen["']/, command: "ssh-keygen", install: "sudo apt-get install -y openssh-client" },
+];
+
+/** The text of `file` and of every .mts module it imports from this repository, transitively. */
+function sources(file: string, seen = new Set<string>()): string[] {
+  const path = resolve(root, file);
+  if (seen.has(path) || !existsSync(path)) return [];
+  seen.add(path);
+  const text = readFileSync(path, "utf8");
+  const imports = [...text.matchAll(/(?:from\s+|import\s*\(\s*)["'](\.{1,2}\/[^"']+\.m?ts)["']/g)].map((m) => resolve(dirname(path), m[1]!));
+  return [text, ...imports.flatMap((imported) => sources(imported, seen))];
+}
+
+function onPath(command: string): boolean {
+  const candidates = isAbsolute(command) ? [command] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  return candidates.some((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+const texts = new Map(files.map((file) => [file, sources(file).join("\n")]));
+const missing = SYSTEM_TOOLS.flatMap((tool) => {
+  const users = files.filter((file) => tool.marker.test(texts.get(file)!));
+  return users.length && !onPath(tool.command) ? [{ tool, users }] : [];
+});
+if (missing.length) {
+  for (const { tool, users } of missing) {
+    console.log(`missing ${tool.name}${isAbsolute(tool.command) ? ` (${tool.command})` : ""}, needed by ${users.length === 1 ? users[0] : `${users.length} test files (${users[0]}, …)`}: ${tool.install}`);
+  }
+  console.log("Nothing was run. .ci/run installs all of these on a fresh Debian/Ubuntu machine and then runs npm test.");
   process.exit(1);
 }
 

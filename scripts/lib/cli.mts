@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "./config.mts";
 import { UserError, describeUserError, isUserError } from "./errors.mts";
 import { createRunner, dryRunner, type Runner } from "./runner.mts";
 import { createUi, type Ui } from "./ui.mts";
-import { REPO_ROOT, environment, exit, onInterrupt, standardStreams, type Streams } from "./runtime.mts";
+import { REPO_ROOT, environment, exit, onInterrupt, runWith, standardStreams, type Streams } from "./runtime.mts";
 import { createKube, type KubeFactory } from "./kube.mts";
 import { createGitHub, type GitHubFactory } from "./github.mts";
 
@@ -43,7 +43,7 @@ export function helpText(spec: CommandSpec): string {
   return [
     `${spec.summary}`,
     "",
-    `Usage: npx zx scripts/${spec.name}.mts [options]`,
+    `Usage: ${runWith()} scripts/${spec.name}.mts [options]`,
     "",
     "Options:",
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),
@@ -51,7 +51,7 @@ export function helpText(spec: CommandSpec): string {
     "Settings come from flags, then the environment, then .env, then defaults (see .env.example).",
     "",
     "Examples:",
-    ...spec.examples.map((example) => `  ${example}`),
+    ...spec.examples.map((example) => `  ${example.replace(/^npx zx /, `${runWith()} `)}`),
   ].join("\n");
 }
 
@@ -59,7 +59,7 @@ export type ParsedFlags = { values: Record<string, string | boolean | undefined>
 
 export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
   const options = Object.fromEntries(Object.entries(spec.flags).map(([name, flag]) => [name, { type: flag.type }]));
-  const usage = `run "npx zx scripts/${spec.name}.mts --help" for the options`;
+  const usage = `run "${runWith()} scripts/${spec.name}.mts --help" for the options`;
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"; ${usage}`, { exitCode: EXIT.usage });

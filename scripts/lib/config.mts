@@ -147,6 +147,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const overrides = options.overrides ?? {};
   const flags = options.flags ?? {};
   const problems: string[] = [];
+  let badFlag = false;
   const config: Partial<Record<keyof Config, unknown>> = {};
 
   for (const variable of VARIABLES) {
@@ -164,6 +165,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (parsed !== null && typeof parsed === "object" && "problem" in parsed) {
       const shown = /TOKEN|PASSWORD/.test(variable.env) ? "(hidden)" : JSON.stringify(raw);
       problems.push(flag ? `${flag.flag} ${shown} ${parsed.problem}` : `${variable.env}=${shown} ${parsed.problem}`);
+      if (flag) badFlag = true;
     } else {
       config[variable.key] = parsed;
     }
@@ -193,6 +195,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const where = options.envFile ? ` (from ${options.envFile}, the environment or flags)` : "";
     throw new UserError(`Invalid configuration${where}:\n  - ${problems.join("\n  - ")}`, {
       fix: "correct the values above; .env.example documents every variable",
+      // A bad flag value is a usage error, like an unknown flag (EXIT.usage in cli.mts).
+      exitCode: badFlag ? 2 : 1,
     });
   }
   return config as Config;

@@ -100,11 +100,20 @@ export async function localDrift(runner: Runner, root: string, source: GitSource
   const branch = (await git("rev-parse", "--abbrev-ref", "HEAD")).stdout.trim();
   if (branch !== source.revision) return [];
   const warnings: string[] = [];
+  let compared = "";
+  if (!remoteSha) {
+    // No network (--dry-run), or the remote did not answer: compare with the remote-tracking branch as last fetched.
+    const tracking = await git("rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}`);
+    if (tracking.code === 0 && /^[0-9a-f]{40}$/.test(tracking.stdout.trim())) {
+      remoteSha = tracking.stdout.trim();
+      compared = ` (compared with origin/${branch} as last fetched)`;
+    }
+  }
   if (remoteSha) {
     const known = await git("cat-file", "-e", `${remoteSha}^{commit}`);
     const ahead = known.code === 0 ? Number((await git("rev-list", "--count", `${remoteSha}..HEAD`)).stdout.trim()) : NaN;
     if (ahead > 0) {
-      warnings.push(`${ahead} local commit${ahead === 1 ? "" : "s"} on ${branch} not pushed: Argo CD deploys what is on the remote, not your working tree (git push)`);
+      warnings.push(`${ahead} local commit${ahead === 1 ? "" : "s"} on ${branch} not pushed${compared}: Argo CD deploys what is on the remote, not your working tree (git push)`);
     }
   }
   const status = await git("status", "--porcelain", "--untracked-files=no");

@@ -1,18 +1,29 @@
 // The one Kubernetes client: @kubernetes/client-node bound to one explicit
 // context (never "whatever is current"), with the few verbs bootstrap, status
 // and verify need: server-side apply, get, list, create and wait-until.
+import { existsSync } from "node:fs";
+import { STATUS_CODES } from "node:http";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import {
   ApiException,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  ServerConfiguration,
   VersionApi,
   Watch,
+  createConfiguration,
+  type Configuration,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { UserError } from "./errors.mts";
 import { formatCommand } from "./runner.mts";
+import { environment, runWith } from "./runtime.mts";
+
+/** How long one Kubernetes API call may take: a server that accepts and never answers must not hang a command. */
+export const API_TIMEOUT_MS = 30_000;
 
 /** Name of our field manager in managedFields: who applied what. */
 export const FIELD_MANAGER = "giropops-bootstrap";
@@ -142,12 +153,32 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Error && /HTTP-Code: 404|\b404\b.*(not found|Not Found)/i.test(error.message);
 }
 
-function connectionProblem(error: unknown): string | undefined {
+/** The error and its causes, outermost first (undici wraps the socket's error in "fetch failed"). */
+function causes(error: unknown): { code?: unknown; name?: unknown; message?: unknown }[] {
+  const chain: { code?: unknown; name?: unknown; message?: unknown }[] = [];
   let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|UND_ERR_CONNECT_TIMEOUT|CERT_)/.test(code)) return code;
+  for (let depth = 0; current && typeof current === "object" && depth < 6; depth++) {
+    chain.push(current as { code?: unknown });
     current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+const CERTIFICATE = /^(CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+const NOT_TLS = /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|EPROTO)$/;
+const NETWORK = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EPIPE|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|ERR_INVALID_URL)$/;
+
+export type ConnectionProblem = { kind: "timeout" | "certificate" | "not-tls" | "network"; code: string };
+
+/** What kept the request from getting an HTTP answer, if that is what happened. */
+export function connectionProblem(error: unknown): ConnectionProblem | undefined {
+  for (const link of causes(error)) {
+    if (link.name === "TimeoutError") return { kind: "timeout", code: "TimeoutError" };
+    const code = typeof link.code === "string" ? link.code : undefined;
+    if (!code) continue;
+    if (CERTIFICATE.test(code)) return { kind: "certificate", code };
+    if (NOT_TLS.test(code)) return { kind: "not-tls", code };
+    if (NETWORK.test(code)) return { kind: "network", code };
   }
   return undefined;
 }
@@ -158,9 +189,13 @@ export function kubeErrorMessage(error: unknown): string {
     const body = error.body as unknown;
     const parsed = typeof body === "string" ? safeJson(body) : body;
     const message = (parsed as { message?: string } | undefined)?.message;
-    return `HTTP ${error.code}${message ? `: ${message}` : ""}`;
+    return `HTTP ${error.code}${message ? `: ${message}` : STATUS_CODES[error.code] ? ` ${STATUS_CODES[error.code]}` : ""}`;
   }
-  return connectionProblem(error) ?? (error instanceof Error ? error.message : String(error));
+  const problem = connectionProblem(error)?.code;
+  if (problem) return problem;
+  // undici says "fetch failed" and keeps the reason in its cause chain: the innermost message says most.
+  const messages = causes(error).map((link) => (typeof link.message === "string" ? link.message : "")).filter(Boolean);
+  return messages.at(-1) ?? String(error);
 }
 
 function safeJson(text: string): unknown {
@@ -173,20 +208,47 @@ function safeJson(text: string): unknown {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** The kubeconfig files client-node (like kubectl) reads for `target`, and how to name them. */
+function kubeconfigFiles(target: KubeTarget): { files: string[]; from: string } {
+  if (target.kubeconfigPath) return { files: [target.kubeconfigPath], from: "" };
+  const fromEnv = environment().KUBECONFIG;
+  if (fromEnv) return { files: fromEnv.split(delimiter).filter(Boolean), from: " (from KUBECONFIG)" };
+  return { files: [join(homedir(), ".kube", "config")], from: "" };
+}
+
 /** The kubeconfig (file or default) with `target.context` selected in memory; UserErrors with a fix otherwise. */
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (target.kubeconfigPath) kc.loadFromFile(target.kubeconfigPath);
-    else kc.loadFromDefault();
-  } catch (error) {
-    throw new UserError(`cannot read kubeconfig ${target.kubeconfigPath ?? "(default)"}: ${(error as Error).message}`, {
-      fix: "check the file, or re-run bootstrap to write it",
-    });
+  const { files, from } = kubeconfigFiles(target);
+  // Contexts are named kind-<name>, oke-<name>, or (minikube) the profile's name.
+  const cluster = target.context.startsWith("kind-") ? "kind" : target.context.startsWith("oke-") ? "oke" : "minikube";
+  const create = `create the cluster with "${runWith()} scripts/bootstrap.mts --cluster ${cluster}" (it writes the context)`;
+  const read = (file: string) => {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(file);
+    } catch (error) {
+      const fix = target.kubeconfigPath ? "check the file, or re-run bootstrap to write it" : `fix or move that file (kubectl --kubeconfig ${file} config view shows what kubectl makes of it), then re-run`;
+      throw new UserError(`cannot read kubeconfig ${file}${from}: ${(error as Error).message.split("\n")[0]}`, { fix });
+    }
+    return kc;
+  };
+  // Without any file client-node invents a cluster at localhost:8080 and a context "loaded-context": say what is missing instead.
+  const present = target.kubeconfigPath ? files : files.filter((file) => existsSync(file));
+  if (present.length === 0) {
+    const what = from ? `KUBECONFIG names ${files.join(", ") || "nothing"}, and none of it exists` : `${files[0]} does not exist`;
+    throw new UserError(`no kubeconfig: ${what}`, { fix: `${create}, or point KUBECONFIG at the file that has context "${target.context}"` });
+  }
+  const kc = read(present[0]!);
+  // kubectl's merge rule: the first file to name a cluster, user or context wins (client-node's mergeConfig throws on duplicates).
+  for (const file of present.slice(1)) {
+    const next = read(file);
+    for (const cluster of next.getClusters()) if (!kc.getCluster(cluster.name)) kc.addCluster(cluster);
+    for (const user of next.getUsers()) if (!kc.getUser(user.name)) kc.addUser(user);
+    for (const context of next.getContexts()) if (!kc.getContextObject(context.name)) kc.addContext(context);
   }
   if (!kc.getContextObject(target.context)) {
-    throw new UserError(`kubeconfig has no context "${target.context}"`, {
-      fix: `create the cluster with "npx zx scripts/bootstrap.mts" (or check --cluster/--name); contexts found: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`,
+    throw new UserError(`kubeconfig ${present.join(", ")}${from} has no context "${target.context}"`, {
+      fix: `${create} (or check --cluster/--name); contexts found: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`,
     });
   }
   // In memory only: selects the context for these clients, never edits the file.
@@ -194,23 +256,101 @@ export function loadKubeConfig(target: KubeTarget): KubeConfig {
   return kc;
 }
 
-export function createKube(target: KubeTarget): Kube {
+/** The reason a request's signal is aborted with when the server did not answer in time. */
+class ApiTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms / 1000}s`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** A client-node API client for the current context whose every request ends after `timeoutMs`. */
+function apiClient<T>(kc: KubeConfig, type: new (configuration: Configuration) => T, timeoutMs: number): T {
+  const server = kc.getCurrentCluster()?.server ?? "";
+  return new type(
+    createConfiguration({
+      baseServer: new ServerConfiguration(server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [
+        {
+          pre: async (request) => {
+            // Not AbortSignal.timeout: its DOMException has a read-only message,
+            // and client-node prefixes the message of errors during discovery.
+            const controller = new AbortController();
+            setTimeout(() => controller.abort(new ApiTimeout(timeoutMs)), timeoutMs).unref?.();
+            request.setSignal(controller.signal);
+            return request;
+          },
+          post: async (response) => response,
+        },
+      ],
+    }),
+  );
+}
+
+export type KubeOptions = { /** Deadline of each API call (default API_TIMEOUT_MS). */ timeoutMs?: number };
+
+export function createKube(target: KubeTarget, options: KubeOptions = {}): Kube {
   const kc = loadKubeConfig(target);
-  const api = kc.makeApiClient(ObjectApi);
-  // makeApiClient skips the namespace default KubernetesObjectApi.makeApiClient sets.
+  const timeoutMs = options.timeoutMs ?? API_TIMEOUT_MS;
+  const api = apiClient(kc, ObjectApi, timeoutMs);
+  // Built without makeApiClient, which also sets this default.
   (api as unknown as { defaultNamespace: string }).defaultNamespace = kc.getContextObject(target.context)?.namespace ?? "default";
-  const unreachable = (error: unknown) =>
-    new UserError(`cannot reach the cluster behind context "${target.context}": ${kubeErrorMessage(error)}`, {
-      fix: `check it is running (${kubectl(target, "get", "nodes")}); re-running bootstrap creates or starts it`,
-      cause: error,
-    });
+  const server = kc.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
+  const where = `the Kubernetes API server ${server} (context "${target.context}")`;
+  const running = `check it is running (${kubectl(target, "get", "nodes")}); re-running bootstrap creates or starts it`;
+  /** A UserError for a request that got no HTTP answer, or one that says the server or the credentials are the problem. */
+  const serverProblem = (what: string, error: unknown): UserError | undefined => {
+    const problem = connectionProblem(error);
+    if (problem?.kind === "timeout") {
+      return new UserError(`${where} did not answer within ${timeoutMs / 1000}s`, {
+        fix: `${running}; a VPN, proxy or firewall that holds the connection open looks the same`,
+        cause: error,
+      });
+    }
+    if (problem?.kind === "certificate") {
+      return new UserError(`${where} failed the certificate check (${problem.code})`, {
+        fix: "the kubeconfig's certificate authority is not the one this server presents (was the cluster re-created?): refresh the context (kind export kubeconfig --name NAME, minikube update-context --profile NAME, or re-run bootstrap on OKE)",
+        cause: error,
+      });
+    }
+    if (problem?.kind === "not-tls") {
+      return new UserError(`${where} does not answer TLS at that address (${problem.code}): is the port right?`, {
+        fix: `check the server URL in ${kubectl(target, "config", "view", "--minify")}`,
+        cause: error,
+      });
+    }
+    if (problem) {
+      const meaning = problem.code === "ECONNREFUSED" ? "connection refused" : problem.code === "ENOTFOUND" ? "no such host" : undefined;
+      return new UserError(`cannot reach the Kubernetes API server ${server} (context "${target.context}"): ${meaning ? `${meaning} (${problem.code})` : problem.code}`, { fix: running, cause: error });
+    }
+    if (!(error instanceof ApiException)) return undefined;
+    if (error.code === 401) {
+      return new UserError(`${where} refused the credentials of the context (${kubeErrorMessage(error)})`, {
+        fix: "the token or client certificate in the kubeconfig is expired or wrong: refresh it (kind export kubeconfig --name NAME, minikube update-context --profile NAME, or re-run bootstrap on OKE)",
+        cause: error,
+      });
+    }
+    if (error.code === 403) {
+      return new UserError(`${what}: ${where} forbids it to this user (${kubeErrorMessage(error)})`, {
+        fix: "use the admin context kind, minikube or bootstrap wrote, or grant this user cluster-admin",
+        cause: error,
+      });
+    }
+    if (error.code >= 500) {
+      return new UserError(`${what}: ${where} answered ${kubeErrorMessage(error)}`, {
+        fix: `the control plane is unwell or still starting: wait a minute and re-run (${kubectl(target, "get", "--raw", "/readyz?verbose")})`,
+        cause: error,
+      });
+    }
+    return undefined;
+  };
   const wrap = async <T,>(what: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
     } catch (error) {
       if (error instanceof UserError) throw error;
-      if (connectionProblem(error)) throw unreachable(error);
-      throw new UserError(`${what}: ${kubeErrorMessage(error)}`, { cause: error });
+      throw serverProblem(what, error) ?? new UserError(`${what}: ${kubeErrorMessage(error)}`, { cause: error });
     }
   };
 
@@ -225,12 +365,8 @@ export function createKube(target: KubeTarget): Kube {
   const kube: Kube = {
     target,
     async version() {
-      try {
-        const info = await kc.makeApiClient(VersionApi).getCode();
-        return info.gitVersion;
-      } catch (error) {
-        throw unreachable(error);
-      }
+      const info = await wrap(`asking ${server} for its version failed`, () => apiClient(kc, VersionApi, timeoutMs).getCode());
+      return info.gitVersion;
     },
     async apply(objects) {
       const applied: KubeObject[] = [];
@@ -249,7 +385,8 @@ export function createKube(target: KubeTarget): Kube {
       } catch (error) {
         if (isNotFound(error)) return undefined;
         if (error instanceof Error && /Unrecognized API version and kind/.test(error.message)) return undefined;
-        if (connectionProblem(error)) throw unreachable(error);
+        const problem = serverProblem(`reading ${kind} ${namespace ? `${namespace}/` : ""}${name} failed`, error);
+        if (problem) throw problem;
         throw new UserError(`reading ${kind} ${namespace ? `${namespace}/` : ""}${name} failed: ${kubeErrorMessage(error)}`, { cause: error });
       }
     },

@@ -167,6 +167,33 @@ export function checkOciConfig(env: Record<string, string | undefined>, profile:
   return [];
 }
 
+/**
+ * Argo CD clones the repository from inside the cluster: a path on this
+ * machine means nothing there, and an SSH URL needs a key bootstrap only
+ * makes for GitHub (repository.mts; GitHub URLs are rewritten to https).
+ */
+export function checkCloneable(repoUrl: string): Problem[] {
+  const url = repoUrl.trim();
+  const windowsPath = /^[A-Za-z]:[\\/]/.test(url);
+  // git's rule: "host:path" (no "//" after the colon) is the scp-like SSH syntax.
+  const scpLike = !windowsPath && /^(?:[^@/\s]+@)?[^:/\s]+:(?!\/\/)/.test(url);
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  if (/^file:/i.test(url) || windowsPath || (!hasScheme && !scpLike)) {
+    return [{
+      message: `${repoUrl} is a path on this machine: Argo CD clones the repository from inside the cluster and cannot read it`,
+      fix: "push the repository to a host the cluster reaches and pass its https URL: --repo https://github.com/YOU/giropops-platform.git (or GIT_REPO_URL in .env)",
+    }];
+  }
+  if (/^(git\+)?ssh:\/\//i.test(url) || scpLike) {
+    const https = scpLike ? url.replace(/^(?:[^@/\s]+@)?([^:/\s]+):\/?/, "https://$1/") : url.replace(/^(?:git\+)?ssh:\/\/(?:[^@/]+@)?([^/:]+)(?::\d+)?\//i, "https://$1/");
+    return [{
+      message: `${repoUrl} is an SSH URL, and bootstrap makes a deploy key only for GitHub repositories: Argo CD would have no key to clone it`,
+      fix: `pass the https URL of a public repository: --repo ${https} (or host it on GitHub; a private one needs GITHUB_TOKEN, see .env.example)`,
+    }];
+  }
+  return [];
+}
+
 export const OKE_DOMAIN_FILE = "clusters/oke/patches/domain.yaml";
 
 /** The domains of the published hostnames (argocd.<domain>, …) in OKE's domain.yaml, comments left out. */
@@ -177,21 +204,39 @@ export function okeManifestDomains(text: string): string[] {
 }
 
 /**
+ * A file as Argo CD will deploy it: at the commit the remote has for the
+ * revision when this checkout has that commit, else at the revision itself.
+ * Not the working tree: uncommitted or unpushed edits are not deployed.
+ */
+export async function fileAtRevision(runner: Runner, root: string, source: GitSource, remoteSha: string | undefined, path: string): Promise<{ text: string; at: string } | { problem: string }> {
+  let last = "";
+  for (const ref of [remoteSha, source.revision].filter((r): r is string => Boolean(r))) {
+    const shown = await runner.run("git", ["show", `${ref}:${path}`], { cwd: root, readOnly: true, check: false });
+    if (shown.code === 0) return { text: shown.stdout, at: ref === remoteSha ? `${source.revision} (${ref.slice(0, 12)})` : source.revision };
+    last = lastLine(shown.stderr);
+  }
+  return { problem: last || `git show ${source.revision}:${path} failed` };
+}
+
+/**
  * On OKE the manifests take their hostnames from domain.yaml (what Argo CD
  * deploys from git) while status and verify use PLATFORM_DOMAIN: they must agree.
+ * `file` is domain.yaml at the deployed revision (fileAtRevision).
  */
-export function checkOkeDomain(root: string, domain: string | undefined): Problem[] {
+export function checkOkeDomain(file: { text: string; at: string } | { problem: string }, domain: string | undefined): Problem[] {
   if (!domain) return []; // reported by the configuration
-  const path = join(root, OKE_DOMAIN_FILE);
-  if (!existsSync(path)) return [{ message: `${OKE_DOMAIN_FILE} is missing (it sets the OKE hostnames)`, fix: "restore it from git: git checkout -- " + OKE_DOMAIN_FILE }];
-  const found = okeManifestDomains(readFileSync(path, "utf8"));
+  if ("problem" in file) {
+    return [{ message: `cannot read ${OKE_DOMAIN_FILE} at the revision Argo CD deploys (${file.problem})`, fix: `git fetch, and check that the revision has ${OKE_DOMAIN_FILE} (it sets the OKE hostnames): git checkout -- ${OKE_DOMAIN_FILE}, commit and push` }];
+  }
+  const where = `${OKE_DOMAIN_FILE} at ${file.at}`;
+  const found = okeManifestDomains(file.text);
   if (found.length === 1 && found[0] === domain) return [];
   if (found.length !== 1) {
-    return [{ message: `${OKE_DOMAIN_FILE} publishes ${found.length ? `several domains (${found.join(", ")})` : "no argocd/grafana/senhas/locust hostnames"}, but PLATFORM_DOMAIN is ${domain}`, fix: `make every hostname in ${OKE_DOMAIN_FILE} end in .${domain}, commit and push` }];
+    return [{ message: `${where} publishes ${found.length ? `several domains (${found.join(", ")})` : "no argocd/grafana/senhas/locust hostnames"}, but PLATFORM_DOMAIN is ${domain}`, fix: `make every hostname in ${OKE_DOMAIN_FILE} end in .${domain}, commit and push` }];
   }
   const from = found[0]!;
   return [{
-    message: `${OKE_DOMAIN_FILE} publishes *.${from}, but PLATFORM_DOMAIN is ${domain}`,
+    message: `${where} publishes *.${from}, but PLATFORM_DOMAIN is ${domain}`,
     fix: `edit ${OKE_DOMAIN_FILE} (sed -i 's/${from.replaceAll(".", "\\.")}/${domain}/g' ${OKE_DOMAIN_FILE}), commit and push; or set PLATFORM_DOMAIN=${from}`,
   }];
 }
@@ -244,9 +289,6 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   }
   if (input.tools.includes("oci")) report.problems.push(...checkOciConfig(input.env, input.config.ociProfile));
   if (input.config.cluster === "oke") {
-    const domain = checkOkeDomain(input.root, input.config.domain);
-    report.problems.push(...domain);
-    if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} publishes *.${input.config.domain}`);
     const image = checkOkeAppImage(input.root, input.source.repoUrl);
     report.problems.push(...image);
     if (image.length === 0) report.passed.push(`${OKE_APP_OVERLAY} pins a digest of ${appRepositoryOf(githubRepo(input.source.repoUrl)!)}`);
@@ -255,8 +297,25 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   report.problems.push(...ports);
   if (input.hostPorts.length && ports.length === 0) report.passed.push(`host ports ${input.hostPorts.join(", ")} free`);
 
+  // What Argo CD deploys is the revision on the remote, not this working tree.
+  const okeDomain = async (remoteSha: string | undefined) => {
+    if (input.config.cluster !== "oke") return;
+    const domain = checkOkeDomain(await fileAtRevision(runner, input.root, input.source, remoteSha, OKE_DOMAIN_FILE), input.config.domain);
+    report.problems.push(...domain);
+    if (domain.length === 0) report.passed.push(`${OKE_DOMAIN_FILE} at ${input.source.revision} publishes *.${input.config.domain}`);
+  };
+
   if (!input.network) {
+    await okeDomain(undefined);
+    report.problems.push(...checkCloneable(input.source.repoUrl));
     report.skipped.push(input.github ? `GitHub API: can GITHUB_TOKEN read ${input.source.repoUrl} at ${input.source.revision}` : `git ls-remote ${input.source.repoUrl} ${input.source.revision}`);
+    report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
+    return report;
+  }
+  const cloneable = checkCloneable(input.source.repoUrl);
+  if (cloneable.length) {
+    // ls-remote would read a local path just fine: stop at what the cluster cannot clone.
+    report.problems.push(...cloneable);
     report.warnings.push(...(await localDrift(runner, input.root, input.source, undefined)));
     return report;
   }
@@ -274,6 +333,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     if (remote.ok) remoteSha = remote.sha;
     else report.problems.push({ message: remote.problem, fix: remote.fix });
   }
+  await okeDomain(remoteSha);
   if (remoteSha || report.access) report.passed.push(`${input.source.repoUrl} has ${input.source.revision}${report.access?.private ? " (private)" : ""}`);
   report.warnings.push(...(await localDrift(runner, input.root, input.source, remoteSha)));
   return report;

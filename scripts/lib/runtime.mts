@@ -35,14 +35,39 @@ export type Streams = {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
 };
 
+let pipesWatched = false;
+
+/**
+ * stdout, stderr and stdin. When the reader of stdout or stderr goes away
+ * (`bootstrap --dry-run | head`), the next write fails with EPIPE: stop
+ * quietly, as a Unix tool killed by SIGPIPE does (exit 141), not with a stack trace.
+ */
 export function standardStreams(): Streams {
+  if (!pipesWatched) {
+    pipesWatched = true;
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code === "EPIPE") process.exit(141);
+        throw error;
+      });
+    }
+  }
   return { out: process.stdout, err: process.stderr, input: process.stdin };
 }
 
-/** Runs `handler` on Ctrl-C; returns a function that removes it. */
+/** How a person runs scripts/<name>.mts on this runtime: `npx zx …` on Node, `deno run -A …` on Deno. */
+export function runWith(): string {
+  return (process.versions as Record<string, string | undefined>).deno ? "deno run -A" : "npx zx";
+}
+
+/** Runs `handler` on Ctrl-C (SIGINT) and on SIGTERM; returns a function that removes it. */
 export function onInterrupt(handler: () => void): () => void {
   process.on("SIGINT", handler);
-  return () => void process.off("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
 }
 
 export function exit(code: number): never {

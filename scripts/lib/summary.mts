@@ -5,6 +5,7 @@ import type { Config } from "./config.mts";
 import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, appState } from "./argocd.mts";
 import { UserError } from "./errors.mts";
 import { kubectl, type Kube, type KubeObject, type KubeTarget } from "./kube.mts";
+import { runWith } from "./runtime.mts";
 import { localCaPath, usesLocalCa } from "./tls.mts";
 import { table, type Ui } from "./ui.mts";
 
@@ -45,7 +46,7 @@ export function endpoints(config: Pick<Config, "cluster" | "domain">, target: Ku
 export async function listApplications(kube: Kube): Promise<KubeObject[]> {
   await kube.version();
   if (!(await kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "applications.argoproj.io"))) {
-    throw new UserError(`Argo CD is not installed on context "${kube.target.context}"`, { fix: "run npx zx scripts/bootstrap.mts (with the same --cluster and --name)" });
+    throw new UserError(`Argo CD is not installed on context "${kube.target.context}"`, { fix: `run ${runWith()} scripts/bootstrap.mts (with the same --cluster and --name)` });
   }
   const apps = await kube.list({ ...APPLICATION, namespace: ARGOCD_NAMESPACE });
   return apps.sort((a, b) => (a.metadata.name === ROOT_APP ? -1 : b.metadata.name === ROOT_APP ? 1 : a.metadata.name.localeCompare(b.metadata.name)));
@@ -74,5 +75,5 @@ export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" |
   ui.line(`${open.slice(0, -1).join(", ")} and ${open.at(-1)} need no login.`);
   ui.section("Next");
   ui.line(`kubectl commands: add --context ${target.context}${target.kubeconfigPath ? ` --kubeconfig ${target.kubeconfigPath}` : ""} (bootstrap never changes your current context)`);
-  ui.line("status again: npx zx scripts/status.mts" + (config.cluster !== "kind" ? ` --cluster ${config.cluster}` : "") + (config.clusterName !== "giropops" ? ` --name ${config.clusterName}` : ""));
+  ui.line(`status again: ${runWith()} scripts/status.mts` + (config.cluster !== "kind" ? ` --cluster ${config.cluster}` : "") + (config.clusterName !== "giropops" ? ` --name ${config.clusterName}` : ""));
 }

@@ -51,6 +51,11 @@ export function createUi(options: UiOptions): Ui {
   const env = options.env ?? {};
   const tty = options.interactive ?? (out.isTTY === true && !env.CI);
   const c = colors(tty && env.NO_COLOR === undefined && env.FORCE_COLOR !== "0");
+  // ora 9.4.1 divides by the stream's width to count the lines it redraws: a
+  // terminal that reports 0 columns (script, ssh -tt, docker exec -t from a
+  // script) makes that count infinite and ora loops for ever writing cursor
+  // codes. No width, no spinner: the same plain lines as without a terminal.
+  const spin = tty && (out.columns ?? 0) > 0;
   const write = (text: string) => void out.write(`${text}\n`);
   let spinner: Ora | undefined;
   let current: string | undefined;
@@ -81,7 +86,7 @@ export function createUi(options: UiOptions): Ui {
       printed = [];
       let summary: string | undefined;
       const started = Date.now();
-      if (tty) spinner = ora({ text: title, stream: out, discardStdin: false, isEnabled: true }).start();
+      if (spin) spinner = ora({ text: title, stream: out, discardStdin: false, isEnabled: true }).start();
       else write(`${c.cyan("›")} ${title}`);
       const handle: StepHandle = {
         update(text) {

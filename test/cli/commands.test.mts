@@ -1,7 +1,9 @@
 // The commands as a person runs them: real `npx zx scripts/….mts` processes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -92,9 +94,51 @@ test("status against a cluster that is not there: one message and a fix, no stac
     writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }));
     const { code, stderr } = zx(["scripts/status.mts", "--cluster", "kind"], { KUBECONFIG: kubeconfig }, "node");
     assert.is(code, 1);
-    assert.match(stderr[0] ?? "", /^error: kubeconfig has no context "kind-giropops"$/);
-    assert.match(stderr[1] ?? "", /^\s+fix: create the cluster with "npx zx scripts\/bootstrap\.mts"/);
+    assert.is(stderr[0], `error: kubeconfig ${kubeconfig} (from KUBECONFIG) has no context "kind-giropops"`);
+    assert.match(stderr[1] ?? "", /^\s+fix: create the cluster with "npx zx scripts\/bootstrap\.mts --cluster kind"/);
     assert.not.ok(stderr.some((line) => /^\s+at /.test(line)), "no stack trace");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("SIGTERM (and Ctrl-C) stop a command waiting on a server that never answers: the interrupted message, exit 130", async () => {
+  let asked: () => void = () => {};
+  const silent = createServer(() => asked()); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const dir = mkdtempSync(join(tmpdir(), "giropops-term-"));
+  try {
+    const kubeconfig = join(dir, "kubeconfig");
+    const server = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server, "insecure-skip-tls-verify": true } }], users: [{ name: "u", user: { token: "t" } }], contexts: [{ name: "kind-giropops", context: { cluster: "c", user: "u" } }] }));
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const child = spawn(process.execPath, ["scripts/status.mts"], { cwd: root, env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", CI: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      // Signal once the command is waiting on the server (its handler is installed by then).
+      new Promise<void>((resolve) => (asked = resolve)).then(() => child.kill(signal));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
+      assert.is(code, 130, `${signal}: ${stderr}`);
+      assert.match(stderr, /interrupted\. Every step is safe to repeat/, signal);
+    }
+  } finally {
+    silent.closeAllConnections();
+    silent.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--dry-run | head: the closed pipe ends the command quietly (exit 141, as SIGPIPE would), no EPIPE stack", () => {
+  const dir = mkdtempSync(join(tmpdir(), "giropops-epipe-"));
+  try {
+    const err = join(dir, "stderr");
+    // head exits after one line; bootstrap keeps printing its plan into the closed pipe.
+    const script = `"$0" scripts/bootstrap.mts --dry-run --cluster kind --repo https://github.com/giropops/giropops-platform.git --revision main 2>"$1" | head -n 1; echo "$\{PIPESTATUS[0]}"`;
+    const result = spawnSync("bash", ["-c", script, process.execPath, err], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", CI: "1" }, timeout: 60_000 });
+    const [first, code] = result.stdout.trimEnd().split("\n");
+    assert.match(first ?? "", /^Plan for kind cluster giropops/);
+    assert.is(code, "141", readFileSync(err, "utf8"));
+    assert.is(readFileSync(err, "utf8"), "");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,13 @@
 // The remaining errors a user can hit, each checked for its message and fix.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { renderKustomization, waitForReady } from "../../scripts/lib/argocd.mts";
@@ -13,7 +17,7 @@ import { UserError } from "../../scripts/lib/errors.mts";
 import { resolveGitSource } from "../../scripts/lib/git.mts";
 import { ensureDeployKey, gitHubError } from "../../scripts/lib/github.mts";
 import { buildAppImage } from "../../scripts/lib/image.mts";
-import { createKube, type KubeObject } from "../../scripts/lib/kube.mts";
+import { API_TIMEOUT_MS, createKube, loadKubeConfig, type KubeObject } from "../../scripts/lib/kube.mts";
 import { createRunner } from "../../scripts/lib/runner.mts";
 import { ensureSecret } from "../../scripts/lib/secrets.mts";
 import { createUi } from "../../scripts/lib/ui.mts";
@@ -79,6 +83,123 @@ test("kubeconfig problems: unreadable file", async () => {
   const error = await userError(() => createKube({ context: "oke-giropops", kubeconfigPath: join(dir, "missing.kubeconfig") }));
   assert.match(error.message, /^cannot read kubeconfig \S+missing\.kubeconfig: /);
   assert.is(error.fix, "check the file, or re-run bootstrap to write it");
+});
+
+/** A server on 127.0.0.1 that answers every request with `handler` (or never, when it returns false). */
+async function server(handler: (res: ServerResponse) => boolean, tls?: { key: string; cert: string }) {
+  const listener = (_req: IncomingMessage, res: ServerResponse) => void handler(res);
+  const srv = tls ? createHttpsServer(tls, listener) : createServer(listener);
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const { port } = srv.address() as AddressInfo;
+  return { port, close: () => new Promise<void>((resolve) => { srv.closeAllConnections(); srv.close(() => resolve()); }) };
+}
+
+/** A kubeconfig for `url`; `verify` leaves out insecure-skip-tls-verify, so the server's certificate is checked. */
+function kubeconfigFor(url: string, options: { verify?: boolean } = {}): string {
+  const path = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(path, JSON.stringify({
+    apiVersion: "v1", kind: "Config",
+    clusters: [{ name: "c", cluster: { server: url, ...(options.verify ? {} : { "insecure-skip-tls-verify": true }) } }],
+    users: [{ name: "u", user: { token: "t" } }],
+    contexts: [{ name: "kind-giropops", context: { cluster: "c", user: "u" } }],
+    "current-context": "kind-giropops",
+  }));
+  return path;
+}
+
+/** A Status as the API server answers a failed request (k8s.io/apimachinery pkg/apis/meta/v1 Status). */
+const status = (code: number, reason: string, message: string) => JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
+
+test("a server that accepts and never answers: every call ends at its deadline, naming the server", async () => {
+  const silent = await server(() => false);
+  try {
+    const url = `http://127.0.0.1:${silent.port}`;
+    const kube = createKube({ context: "kind-giropops", kubeconfigPath: kubeconfigFor(url) }, { timeoutMs: 300 });
+    const expected = `the Kubernetes API server ${url} (context "kind-giropops") did not answer within 0.3s`;
+    for (const call of [() => kube.version(), () => kube.list({ apiVersion: "v1", kind: "Secret", namespace: "argocd" }), () => kube.get("v1", "Secret", "x", "argocd")]) {
+      const started = Date.now();
+      const error = await userError(call);
+      assert.is(error.message, expected);
+      assert.match(error.fix ?? "", /check it is running/);
+      assert.ok(Date.now() - started < 5000, "stopped at the deadline");
+    }
+    assert.is(API_TIMEOUT_MS, 30_000);
+  } finally {
+    await silent.close();
+  }
+});
+
+test("HTTP answers that are not about the request: 401, 403 and 5xx each say what the server said", async () => {
+  for (const [code, reason, message, pattern] of [
+    [401, "Unauthorized", "Unauthorized", /^the Kubernetes API server http:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\) refused the credentials of the context \(HTTP 401:? Unauthorized\)$/],
+    [403, "Forbidden", 'secrets is forbidden: User "dev" cannot list resource "secrets"', /^listing Secret failed: the Kubernetes API server \S+ \(context "kind-giropops"\) forbids it to this user \(HTTP 403: secrets is forbidden: User "dev" cannot list resource "secrets"\)$/],
+    [503, "ServiceUnavailable", "etcd is unavailable", /^listing Secret failed: the Kubernetes API server \S+ \(context "kind-giropops"\) answered HTTP 503: etcd is unavailable$/],
+  ] as const) {
+    const answering = await server((res) => {
+      res.writeHead(code, { "content-type": "application/json" }).end(status(code, reason, message));
+      return true;
+    });
+    try {
+      const kube = createKube({ context: "kind-giropops", kubeconfigPath: kubeconfigFor(`http://127.0.0.1:${answering.port}`) });
+      const error = await userError(() => (code === 401 ? kube.version() : kube.list({ apiVersion: "v1", kind: "Secret", namespace: "argocd" })));
+      assert.match(error.message, pattern, error.message);
+      assert.not.match(error.message, /cannot reach|check it is running/);
+      assert.match(error.fix ?? "", code === 401 ? /expired or wrong: refresh it/ : code === 403 ? /cluster-admin/ : /control plane is unwell/);
+    } finally {
+      await answering.close();
+    }
+  }
+});
+
+test("TLS problems: a certificate the kubeconfig does not trust, and a port that does not speak TLS", async () => {
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem"], { cwd: dir, stdio: "ignore" });
+  const https = await server((res) => (res.end("{}"), true), { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") });
+  const plain = await server((res) => (res.end("{}"), true));
+  try {
+    const untrusted = await userError(() => createKube({ context: "kind-giropops", kubeconfigPath: kubeconfigFor(`https://127.0.0.1:${https.port}`, { verify: true }) }).version());
+    assert.match(untrusted.message, /^the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\) failed the certificate check \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)$/);
+    assert.match(untrusted.fix ?? "", /certificate authority is not the one this server presents/);
+    const notTls = await userError(() => createKube({ context: "kind-giropops", kubeconfigPath: kubeconfigFor(`https://127.0.0.1:${plain.port}`) }).version());
+    assert.match(notTls.message, /^the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\) does not answer TLS at that address \(\w+\): is the port right\?$/);
+    assert.not.match(notTls.message, /fetch failed/);
+  } finally {
+    await https.close();
+    await plain.close();
+  }
+});
+
+test("no kubeconfig at all, and a broken file in KUBECONFIG, are named", async () => {
+  const saved = process.env.KUBECONFIG;
+  try {
+    process.env.KUBECONFIG = [join(dir, "a"), join(dir, "b")].join(delimiter);
+    const none = await userError(() => createKube({ context: "kind-giropops" }));
+    assert.is(none.message, `no kubeconfig: KUBECONFIG names ${join(dir, "a")}, ${join(dir, "b")}, and none of it exists`);
+    assert.match(none.fix ?? "", /create the cluster with "npx zx scripts\/bootstrap\.mts --cluster kind"/);
+    assert.not.match(`${none.message} ${none.fix}`, /loaded-context/);
+
+    const good = kubeconfigFor("https://127.0.0.1:6443");
+    const broken = join(dir, "broken");
+    writeFileSync(broken, "clusters: [unclosed\n");
+    process.env.KUBECONFIG = [good, broken].join(delimiter);
+    const error = await userError(() => createKube({ context: "kind-giropops" }));
+    assert.match(error.message, new RegExp(`^cannot read kubeconfig ${broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(from KUBECONFIG\\): `));
+    assert.not.match(error.message, /\n/);
+
+    // kubectl's merge: the first file naming a cluster wins; a second file adds its other contexts
+    const second = join(dir, "second");
+    writeFileSync(second, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: "https://10.0.0.1:6443" } }, { name: "m", cluster: { server: "https://192.168.49.2:8443" } }], users: [{ name: "u", user: { token: "x" } }], contexts: [{ name: "giropops", context: { cluster: "m", user: "u" } }] }));
+    process.env.KUBECONFIG = [good, second].join(delimiter);
+    assert.is(loadKubeConfig({ context: "kind-giropops" }).getCurrentCluster()?.server, "https://127.0.0.1:6443");
+    assert.is(loadKubeConfig({ context: "giropops" }).getCurrentCluster()?.server, "https://192.168.49.2:8443");
+
+    process.env.KUBECONFIG = good;
+    const other = await userError(() => createKube({ context: "kind-other" }));
+    assert.is(other.message, `kubeconfig ${good} (from KUBECONFIG) has no context "kind-other"`);
+    assert.match(other.fix ?? "", /contexts found: kind-giropops$/);
+  } finally {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+  }
 });
 
 test("API errors: an unknown kind to apply or watch, a failed wait", async () => {

@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PassThrough } from "node:stream";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,6 +122,28 @@ test("the dry runner prints what changes and still runs what only reads", async 
   assert.is((await runner.run("rm", ["-rf", "/tmp/giropops-never"])).code, 0);
   assert.equal(printed, ["rm -rf /tmp/giropops-never"]);
   assert.is(formatCommand("kubectl", ["-o", "jsonpath={.data.password}", "a b"]), "kubectl -o jsonpath={.data.password} 'a b'");
+});
+
+test("a terminal that reports 0 columns gets plain lines, not a spinner (ora 9.4.1 loops for ever there)", () => {
+  // In a child process: on a 0-column stream ora's redraw never returns, so a
+  // failure here is a timeout, not a hung test run.
+  const ui = new URL("../../scripts/lib/ui.mts", import.meta.url).href;
+  const script = [
+    "import { PassThrough } from 'node:stream';",
+    `const { createUi } = await import(${JSON.stringify(ui)});`,
+    // What a tty.WriteStream offers ora: isTTY, columns and the cursor methods (escape codes).
+    "const out = Object.assign(new PassThrough(), { isTTY: true, columns: 0,",
+    "  cursorTo(x) { return this.write(`\\u001b[${x + 1}G`); }, moveCursor(dx, dy) { return this.write(dy < 0 ? `\\u001b[${-dy}A` : ''); }, clearLine() { return this.write('\\u001b[2K'); } });",
+    "let text = ''; out.on('data', (c) => (text += c));",
+    "const ui = createUi({ streams: { out, err: out, input: new PassThrough() }, env: { NO_COLOR: '1' } });",
+    "await ui.step('Applications', async (step) => { step.update('… a  OutOfSync'); await new Promise((r) => setTimeout(r, 300)); step.done('all Synced and Healthy'); });",
+    "process.stdout.write(text);",
+  ].join("\n");
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 15_000, maxBuffer: 1024 * 1024 });
+  assert.is(result.signal, null, `timed out or killed; ${result.stdout.length} bytes written`);
+  assert.is(result.status, 0, result.stderr);
+  assert.not.match(result.stdout, /\u001b\[/, "no cursor codes");
+  assert.match(result.stdout, /^› Applications\n  … a  OutOfSync\n✔ Applications: all Synced and Healthy \(\d+\.\ds\)\n$/);
 });
 
 test("without a terminal, progress prints plain lines and only what changed", async () => {

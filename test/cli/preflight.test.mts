@@ -145,6 +145,31 @@ test("an unreachable repository or a missing branch stops before any change", as
   assert.match(noBranch.out, /git push origin feature-x/);
 });
 
+test("a repository the cluster cannot clone (a local path as origin, an SSH URL bootstrap has no key for) is refused with the https fix", async () => {
+  // --repo and GIT_REPO_URL are checked as URLs by the configuration; this checkout's origin is not.
+  for (const [where, url, message, fix] of [
+    ["origin", "/home/me/giropops-platform", /\/home\/me\/giropops-platform is a path on this machine: Argo CD clones the repository from inside the cluster/, /--repo https:\/\/github\.com\/YOU\/giropops-platform\.git/],
+    ["origin", "../giropops-platform", /\.\.\/giropops-platform is a path on this machine/, /pass its https URL/],
+    ["origin", "file:///srv/git/giropops-platform.git", /is a path on this machine/, /pass its https URL/],
+    ["--repo", "git@gitlab.com:me/giropops-platform.git", /git@gitlab\.com:me\/giropops-platform\.git is an SSH URL, and bootstrap makes a deploy key only for GitHub repositories/, /--repo https:\/\/gitlab\.com\/me\/giropops-platform\.git/],
+    ["--repo", "ssh://git@git.example.com:2222/me/giropops-platform.git", /is an SSH URL/, /--repo https:\/\/git\.example\.com\/me\/giropops-platform\.git/],
+  ] as const) {
+    const machine = () => healthyMachine(where === "origin" ? { origin: url } : {});
+    const args = ["--cluster", "kind", ...(where === "--repo" ? ["--repo", url] : []), "--revision", "main"];
+    const { code, out, calls } = await run(machine(), args);
+    assert.is(code, 1, out);
+    assert.match(out, message);
+    assert.match(out, fix);
+    assert.not.ok(calls.some((c) => c.startsWith("git ls-remote")), "the local path was not taken as reachable");
+    assertStoppedBeforeChanging(calls);
+    const dry = await run(machine(), [...args, "--dry-run"]);
+    assert.match(dry.out, message, "--dry-run names it too");
+  }
+  // A GitHub SSH URL is fine: Argo CD reads a public repository over https, a private one with the deploy key bootstrap adds.
+  const github = await run(healthyMachine(), ["--cluster", "kind", "--repo", "git@github.com:giropops/giropops-platform.git", "--revision", "main", "--dry-run"]);
+  assert.not.match(github.out, /SSH URL|path on this machine/);
+});
+
 test("every problem is reported at once, each with its fix", async () => {
   const machine = healthyMachine({ docker: "stopped", remote: { error: "Repository not found." } });
   machine.tools.kind = false;
@@ -166,6 +191,21 @@ test("unpushed commits and uncommitted changes are warnings, not errors", async 
   assert.match(h.output(), /uncommitted changes in this checkout are not deployed/);
 });
 
+test("--dry-run finds unpushed commits from the remote-tracking branch; a failing preflight still shows its warnings", async () => {
+  const dry = await run(healthyMachine({ ahead: 3 }), [...ARGS, "--dry-run"]);
+  assert.is(dry.code, 0, dry.out);
+  assert.match(dry.out, /3 local commits on main not pushed \(compared with origin\/main as last fetched\): Argo CD deploys what is on the remote/);
+  assert.not.ok(dry.calls.some((c) => c.startsWith("git ls-remote")), "no network under --dry-run");
+
+  const machine = healthyMachine({ ahead: 2 });
+  machine.tools.kind = false;
+  const failed = await run(machine);
+  assert.is(failed.code, 1);
+  assert.match(failed.out, /2 local commits on main not pushed: Argo CD deploys what is on the remote/);
+  assert.match(failed.out, /preflight found 1 problem/);
+  assert.ok(failed.out.indexOf("not pushed") < failed.out.indexOf("preflight found"), "the warning comes before the error");
+});
+
 test("a bad .env is one message listing every bad value, before any command runs", async () => {
   const dir = mkdtempSync(join(tmpdir(), "giropops-env-"));
   try {
@@ -185,9 +225,11 @@ test("a bad .env is one message listing every bad value, before any command runs
   }
 });
 
-test("bad flag values name the flag", async () => {
+test("bad flag values name the flag and are usage errors (exit 2, like an unknown flag); a bad .env value exits 1", async () => {
   const h = harness();
-  assert.is(await bootstrap(["--cluster", "k3d", "--timeout", "0", "--name", "Bad_Name"], h.deps), 1);
+  assert.is(await bootstrap(["--cluster", "k3d", "--timeout", "0", "--name", "Bad_Name"], h.deps), 2);
+  for (const argv of [["--cluster", "k3d"], ["--timeout", "soon"]]) assert.is(await bootstrap(argv, harness().deps), 2, argv.join(" "));
+  assert.is(await bootstrap(["--repo", REPO, "--revision", "main"], harness({ env: { CLUSTER: "k3d" } }).deps), 1, "from the environment: a configuration error");
   assert.match(h.output(), /--cluster "k3d" must be one of kind, minikube, oke/);
   assert.match(h.output(), /--timeout "0" must be longer than zero/);
   assert.match(h.output(), /--name "Bad_Name" must be lower-case letters/);
@@ -222,17 +264,27 @@ test("OKE: the domain in clusters/oke/patches/domain.yaml must be PLATFORM_DOMAI
     const env = { OCI_REGION: "sa-saopaulo-1", OCI_COMPARTMENT_OCID: "ocid1.compartment.oc1..aaaatest", PLATFORM_DOMAIN: "giropops.dev", OCI_CLI_CONFIG_FILE: oci };
     const { code, out, calls } = await run(healthyMachine(), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
     assert.is(code, 1, out);
-    assert.match(out, /clusters\/oke\/patches\/domain\.yaml publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
+    assert.match(out, /clusters\/oke\/patches\/domain\.yaml at main \([0-9a-f]{12}\) publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
     assert.match(out, /fix: edit clusters\/oke\/patches\/domain\.yaml \(sed -i 's\/example\\\.com\/giropops\.dev\/g' clusters\/oke\/patches\/domain\.yaml\), commit and push; or set PLATFORM_DOMAIN=example\.com/);
     assertStoppedBeforeChanging(calls);
     assert.not.ok(calls.some((c) => c.includes(" init ")), "no OpenTofu at all");
 
-    // after the sed the fix names, the two agree
+    // edited in the working tree but not committed: Argo CD deploys the committed file, so it still stops
     writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replaceAll("example.com", "giropops.dev"));
-    assert.equal(checkOkeDomain(root, "giropops.dev"), []);
+    const uncommitted = await run(healthyMachine({ committed: { [OKE_DOMAIN_FILE]: shipped } }), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
+    assert.is(uncommitted.code, 1, uncommitted.out);
+    assert.match(uncommitted.out, /domain\.yaml at main \([0-9a-f]{12}\) publishes \*\.example\.com, but PLATFORM_DOMAIN is giropops\.dev/);
+    assert.ok(uncommitted.calls.some((c) => /^git show [0-9a-f]{40}:clusters\/oke\/patches\/domain\.yaml$/.test(c)), uncommitted.calls.join("\n"));
+    // and the reverse: committed and pushed, whatever the working tree says, it passes this check
+    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped);
+    const pushed = await run(healthyMachine({ committed: { [OKE_DOMAIN_FILE]: shipped.replaceAll("example.com", "giropops.dev") } }), ["--cluster", "oke", "--repo", REPO, "--revision", "main", "--yes"], { env, overrides: { root } });
+    assert.not.match(pushed.out, /domain\.yaml at main .*but PLATFORM_DOMAIN/);
+    // after the sed the fix names, the two agree
+    assert.equal(checkOkeDomain({ text: shipped.replaceAll("example.com", "giropops.dev"), at: "main" }, "giropops.dev"), []);
     // half-edited: several domains
-    writeFileSync(join(root, OKE_DOMAIN_FILE), shipped.replace("senhas.example.com", "senhas.giropops.dev"));
-    assert.match(checkOkeDomain(root, "giropops.dev")[0]!.message, /several domains \(example\.com, giropops\.dev\)/);
+    assert.match(checkOkeDomain({ text: shipped.replace("senhas.example.com", "senhas.giropops.dev"), at: "main" }, "giropops.dev")[0]!.message, /several domains \(example\.com, giropops\.dev\)/);
+    // not in the revision at all
+    assert.match(checkOkeDomain({ problem: "fatal: path 'clusters/oke/patches/domain.yaml' does not exist in 'main'" }, "giropops.dev")[0]!.message, /^cannot read clusters\/oke\/patches\/domain\.yaml at the revision Argo CD deploys/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
 import { FIXTURE_ROOT as REPO_FIXTURE_ROOT, harness, REPO, tempHome } from "../lib/cli-harness.mts";
 import { FAKE_CA_SECRET } from "../lib/fake-argocd.mts";
-import { healthyMachine, machineRunner, type RecordingRunner } from "../lib/fake-runner.mts";
+import { healthyMachine, machineRunner, type Machine, type RecordingRunner } from "../lib/fake-runner.mts";
 import { formatCommand, type RunResult } from "../../scripts/lib/runner.mts";
 
 let kube: FakeKube;
@@ -102,7 +102,7 @@ test("status without Argo CD, or without a reachable cluster, says what to do", 
   try {
     const down = harness({ overrides: { kube: (target) => createKube({ ...target, kubeconfigPath }) } });
     assert.is(await status([], down.deps), 1);
-    assert.match(down.output(), /cannot reach the cluster behind context "kind-giropops": ECONNREFUSED/);
+    assert.match(down.output(), /cannot reach the Kubernetes API server https?:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\): connection refused \(ECONNREFUSED\)/);
     assert.match(down.output(), /fix: check it is running \(kubectl .*--context kind-giropops get nodes\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -120,6 +120,28 @@ test("teardown: deletes the kind cluster, and is fine when it is already gone", 
   assert.is(await teardown(["--cluster", "kind"], again.deps), 0);
   assert.not.ok(again.runner.calls.some((c) => c.startsWith("kind delete")));
   assert.match(again.output(), /no kind cluster giropops to delete/);
+});
+
+test("teardown: when it could not look (kind missing, Docker down, minikube or tofu missing, state unreadable) it says so and exits 1", async () => {
+  const cases: [string[], Machine, RegExp, RegExp][] = [
+    [["--cluster", "kind"], healthyMachine({ kindClusters: new Set(["giropops"]), tools: { ...healthyMachine().tools, kind: false } }), /could not check whether kind cluster giropops exists: kind is not installed/, /install kind/],
+    [["--cluster", "kind"], healthyMachine({ kindClusters: new Set(["giropops"]), docker: "stopped" }), /could not check whether kind cluster giropops exists: kind get clusters failed \(ERROR: failed to list clusters: /, /start Docker/],
+    [["--cluster", "minikube"], healthyMachine({ tools: { ...healthyMachine().tools, minikube: false } }), /could not check whether minikube profile giropops exists: minikube is not installed/, /install minikube/],
+    [["--cluster", "oke", "--yes"], healthyMachine({ tofuApplied: true, tools: { ...healthyMachine().tools, tofu: false } }), /could not check the OpenTofu state in clusters\/oke\/tofu: tofu is not installed/, /install OpenTofu/],
+    [["--cluster", "oke", "--yes"], healthyMachine({ tofuApplied: true, tofuStateError: 'Error: Backend initialization required, please run "tofu init"' }), /could not check the OpenTofu state in clusters\/oke\/tofu: tofu output -json failed \(Error: Backend initialization required/, /tofu -chdir=clusters\/oke\/tofu output -json/],
+  ];
+  for (const [argv, machine, message, fix] of cases) {
+    const h = harness({ machine, env: OKE_ENV });
+    assert.is(await teardown(argv, h.deps), 1, h.output());
+    assert.match(h.output(), message);
+    assert.match(h.output(), fix);
+    assert.not.match(h.output(), /to delete|in the OpenTofu state/);
+    assert.not.ok(h.runner.calls.some((c) => /^(kind delete|minikube delete|tofu \S+ destroy)/.test(c)), h.runner.calls.join("\n"));
+  }
+  // Nothing there, and it could look: exit 0 (minikube with no profiles at all prints empty lists).
+  const none = harness({ machine: healthyMachine() });
+  assert.is(await teardown(["--cluster", "minikube"], none.deps), 0, none.output());
+  assert.match(none.output(), /no minikube profile giropops to delete/);
 });
 
 test("teardown: deletes the minikube profile by name", async () => {

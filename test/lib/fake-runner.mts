@@ -2,7 +2,7 @@
 // kind, minikube, tofu and oci answer from a small state object, so tests
 // assert exactly which commands a bootstrap runs. `kubectl kustomize` and
 // `kubectl config` run for real (kubectl is installed here).
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NOT_FOUND, createRunner, failure, formatCommand, type RunOptions, type RunResult, type Runner } from "../../scripts/lib/runner.mts";
 
@@ -61,6 +61,10 @@ export type Machine = {
   okeNodes: { state: string; details?: string; error?: string }[];
   /** The node pool's own state (ACTIVE, NEEDS_ATTENTION, FAILED…). */
   okeNodePoolState: string;
+  /** Files whose committed content (what `git show REV:PATH` prints) differs from the working tree. */
+  committed?: Record<string, string>;
+  /** What `tofu output` / `tofu state list` print when they cannot read the state (exit 1). */
+  tofuStateError?: string;
   /** A failed first apply: the network is in the state, the cluster is not. */
   tofuNetworkOnly?: boolean;
   /** What `tofu apply` prints when it fails (unset: it succeeds). */
@@ -113,10 +117,15 @@ export function machineRunner(m: Machine): RecordingRunner {
   const installed = (tool: keyof Machine["tools"], handler: Handler): Handler => (args, options) =>
     m.tools[tool] === false ? { code: NOT_FOUND, stderr: `${tool}: command not found` } : handler(args, options);
   return recordingRunner({
-    git: installed("git", (args) => {
+    git: installed("git", (args, options) => {
       const [sub, ...rest] = args;
       if (sub === "--version") return version("git")(args, {});
       if (sub === "remote") return { stdout: `${m.origin}\n` };
+      if (sub === "rev-parse" && rest[0] === "--verify") {
+        // The remote-tracking branch as last fetched: what the remote had (the fake fetched it).
+        const sha = "refs" in m.remote ? m.remote.refs[rest.at(-1)!.replace("refs/remotes/origin/", "")] : undefined;
+        return sha ? { stdout: `${sha}\n` } : { code: 1 };
+      }
       if (sub === "rev-parse") return { stdout: `${m.branch}\n` };
       if (sub === "ls-remote") {
         if ("error" in m.remote) return { code: 128, stderr: `fatal: ${m.remote.error}` };
@@ -124,6 +133,12 @@ export function machineRunner(m: Machine): RecordingRunner {
         return { stdout: Object.entries(refs).filter(([name]) => name === rest[1]).map(([name, sha]) => `${sha}\trefs/heads/${name}\n`).join("") };
       }
       if (sub === "cat-file") return { code: 0 };
+      if (sub === "show") {
+        // `git show REV:PATH`: the file as committed; a clean checkout unless the machine says otherwise.
+        const [rev, path] = [rest[0]!.slice(0, rest[0]!.indexOf(":")), rest[0]!.slice(rest[0]!.indexOf(":") + 1)];
+        const committed = m.committed?.[path] ?? (options.cwd && existsSync(join(options.cwd, path)) ? readFileSync(join(options.cwd, path), "utf8") : undefined);
+        return committed === undefined ? { code: 128, stderr: `fatal: path '${path}' does not exist in '${rev}'\n` } : { stdout: committed };
+      }
       if (sub === "rev-list") return { stdout: `${m.ahead}\n` };
       if (sub === "status") return { stdout: m.dirty ? " M README.md\n" : "" };
       return undefined;
@@ -142,7 +157,12 @@ export function machineRunner(m: Machine): RecordingRunner {
     }),
     kind: installed("kind", (args) => {
       if (args[0] === "version") return version("kind")(args, {});
-      if (args[0] === "get") return { stdout: [...m.kindClusters].map((c) => `${c}\n`).join("") };
+      // kind v0.32.0 lists clusters with `docker ps -a` (pkg/cluster/internal/providers/docker/provider.go
+      // ListClusters wraps its failure as "failed to list clusters"); with none it logs "No kind clusters found."
+      if (args[0] === "get") {
+        if (m.docker !== "running") return { code: 1, stderr: `ERROR: failed to list clusters: command "docker ps -a --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}'" failed with error: exit status 1\n` };
+        return m.kindClusters.size ? { stdout: [...m.kindClusters].map((c) => `${c}\n`).join("") } : { stderr: "No kind clusters found.\n" };
+      }
       if (args[0] === "create") m.kindClusters.add(args[args.indexOf("--name") + 1]!);
       if (args[0] === "delete") m.kindClusters.delete(args[args.indexOf("--name") + 1]!);
       return undefined;
@@ -151,7 +171,7 @@ export function machineRunner(m: Machine): RecordingRunner {
       if (args[0] === "version") return version("minikube")(args, {});
       const profile = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
       if (args[0] === "profile") {
-        if (m.minikubeProfiles.size === 0) return { code: 85, stdout: "", stderr: "no profiles" };
+        // --output=json with no profiles: {"invalid":[],"valid":[]}, exit 0 (cmd/minikube/cmd/config/profile_list.go printProfilesJSON).
         const profiles = [...m.minikubeProfiles].map(([Name, Status]) => ({ Name, Status }));
         return { stdout: JSON.stringify({ invalid: profiles.filter((p) => p.Status === "Invalid"), valid: profiles.filter((p) => p.Status !== "Invalid") }) };
       }
@@ -170,6 +190,7 @@ export function machineRunner(m: Machine): RecordingRunner {
       const [, sub] = args; // args[0] is -chdir=…
       if (args[0] === "version") return version("tofu")(args, {});
       // `tofu output -json` with no state prints {}; `tofu state list` one address per line.
+      if (m.tofuStateError && (sub === "output" || sub === "state")) return { code: 1, stderr: m.tofuStateError };
       if (sub === "output") return m.tofuApplied ? { stdout: JSON.stringify({ cluster_id: { value: m.okeClusterId }, node_pool_id: { value: OKE_NODE_POOL_ID } }) } : { stdout: "{}" };
       if (sub === "state" && args[2] === "list") {
         const network = ["oci_core_vcn.this", "oci_core_internet_gateway.this", 'oci_core_subnet.this["api"]'];

@@ -66,7 +66,7 @@ test("an unreachable cluster is one clear line (and its fix), exit 1", async () 
     writeKubeconfig(kubeconfig, `https://127.0.0.1:${port}`);
     const { code, stderr } = await verify([], { KUBECONFIG: kubeconfig });
     assert.is(code, 1);
-    assert.match(stderr[0] ?? "", /^error: cannot reach the cluster behind context "kind-giropops": ECONNREFUSED$/);
+    assert.match(stderr[0] ?? "", /^error: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ \(context "kind-giropops"\): connection refused \(ECONNREFUSED\)$/);
     assert.match(stderr[1] ?? "", /^\s+fix: /);
     assert.is(stderr.length, 2, stderr.join("\n"));
   } finally {

@@ -3,11 +3,28 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { ClusterProvider } from "./types.mts";
+import { UserError } from "../errors.mts";
+import { TOOLS } from "../preflight.mts";
+import { NOT_FOUND, lastLine } from "../runner.mts";
+import type { ClusterContext, ClusterProvider } from "./types.mts";
 
 export const KIND_CONFIG = "clusters/kind/kind-config.yaml";
 
 type KindConfig = { nodes?: { extraPortMappings?: { hostPort?: number }[] }[] };
+
+/** The kind clusters there are; a UserError saying it could not check when kind or Docker cannot tell. */
+async function listClusters({ runner, config }: ClusterContext): Promise<string[]> {
+  const result = await runner.run("kind", ["get", "clusters"], { readOnly: true, check: false });
+  if (result.code === NOT_FOUND) {
+    throw new UserError(`could not check whether kind cluster ${config.clusterName} exists: kind is not installed`, { fix: `install kind (${TOOLS.kind.install}) and re-run; or delete the node yourself: docker rm -f ${config.clusterName}-control-plane` });
+  }
+  if (result.code !== 0) {
+    throw new UserError(`could not check whether kind cluster ${config.clusterName} exists: kind get clusters failed (${lastLine(result.stderr) || `exit code ${result.code}`})`, {
+      fix: "kind lists its clusters through Docker: start Docker (Docker Desktop, or sudo systemctl start docker) and re-run",
+    });
+  }
+  return result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+}
 
 export const kind: ClusterProvider = {
   kind: "kind",
@@ -45,7 +62,7 @@ export const kind: ClusterProvider = {
     await runner.run("kind", ["load", "docker-image", image, "--name", config.clusterName]);
   },
   async remove(context) {
-    if (!(await kind.exists(context))) return `no ${kind.label(context.config)} to delete`;
+    if (!(await listClusters(context)).includes(context.config.clusterName)) return `no ${kind.label(context.config)} to delete`;
     await context.runner.run("kind", ["delete", "cluster", "--name", context.config.clusterName]);
     return `${context.runner.dryRun ? "would delete" : "deleted"} ${kind.label(context.config)}`;
   },

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { UserError } from "../errors.mts";
+import { NOT_FOUND, lastLine } from "../runner.mts";
 import type { ClusterProvider } from "./types.mts";
 
 export const MINIKUBE_PROFILE = "clusters/minikube/profile.yaml";
@@ -27,15 +28,29 @@ export function startFlags(profile: MinikubeProfile): string[] {
 
 type ProfileList = { valid?: { Name: string; Status?: string }[]; invalid?: { Name: string }[] };
 
-async function status(runner: Runner, name: string): Promise<string | undefined> {
+type Lookup = { status: string | undefined } | { problem: string };
+
+/** The profile's status (undefined: no such profile), or why minikube could not tell. */
+async function lookup(runner: Runner, name: string): Promise<Lookup> {
   const result = await runner.run("minikube", ["profile", "list", "--output=json"], { readOnly: true, check: false });
-  if (result.code !== 0 || !result.stdout.trim()) return undefined;
+  if (result.code === NOT_FOUND) return { problem: "minikube is not installed" };
+  // With no profiles at all it prints {"invalid":[],"valid":[]} and exits 0
+  // (cmd/minikube/cmd/config/profile_list.go, printProfilesJSON); an error is {"error":…} and a non-zero exit.
+  let list: ProfileList & { error?: unknown };
   try {
-    const list = JSON.parse(result.stdout) as ProfileList;
-    return list.valid?.find((p) => p.Name === name)?.Status ?? (list.invalid?.some((p) => p.Name === name) ? "Invalid" : undefined);
+    list = JSON.parse(result.stdout || "{}") as ProfileList & { error?: unknown };
   } catch {
-    return undefined;
+    return { problem: `minikube profile list printed no JSON (${lastLine(result.stderr) || `exit code ${result.code}`})` };
   }
+  if (result.code !== 0 || list.error !== undefined) {
+    return { problem: `minikube profile list failed (${list.error !== undefined ? JSON.stringify(list.error) : lastLine(result.stderr) || `exit code ${result.code}`})` };
+  }
+  return { status: list.valid?.find((p) => p.Name === name)?.Status ?? (list.invalid?.some((p) => p.Name === name) ? "Invalid" : undefined) };
+}
+
+async function status(runner: Runner, name: string): Promise<string | undefined> {
+  const found = await lookup(runner, name);
+  return "status" in found ? found.status : undefined;
 }
 
 type Runner = Parameters<ClusterProvider["exists"]>[0]["runner"];
@@ -83,7 +98,13 @@ export const minikube: ClusterProvider = {
     await runner.run("minikube", ["image", "load", image, `--profile=${config.clusterName}`]);
   },
   async remove(context) {
-    if (!(await minikube.exists(context))) return `no ${minikube.label(context.config)} to delete`;
+    const found = await lookup(context.runner, context.config.clusterName);
+    if ("problem" in found) {
+      throw new UserError(`could not check whether ${minikube.label(context.config)} exists: ${found.problem}`, {
+        fix: `install minikube (https://minikube.sigs.k8s.io/docs/start/) or fix what it reports, then re-run; "minikube delete --profile=${context.config.clusterName}" deletes it by hand`,
+      });
+    }
+    if (found.status === undefined) return `no ${minikube.label(context.config)} to delete`;
     await context.runner.run("minikube", ["delete", `--profile=${context.config.clusterName}`]);
     return `${context.runner.dryRun ? "would delete" : "deleted"} ${minikube.label(context.config)}`;
   },

@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import type { Config } from "../config.mts";
 import { UserError } from "../errors.mts";
 import { kubectlArgs, type Kube } from "../kube.mts";
+import { NOT_FOUND, lastLine } from "../runner.mts";
 import { endpoints } from "../summary.mts";
 import type { Ui } from "../ui.mts";
 import type { ClusterContext, ClusterProvider } from "./types.mts";
@@ -64,8 +65,14 @@ function tofu(context: ClusterContext, args: string[], options: { readOnly?: boo
 type TofuOutputs = { clusterId?: string; nodePoolId?: string; resources: boolean };
 
 /** What the state holds: the outputs, and whether any resource exists at all (a failed first apply leaves the VCN). */
-async function tofuState(context: ClusterContext): Promise<TofuOutputs> {
+async function tofuState(context: ClusterContext, options: { strict?: boolean } = {}): Promise<TofuOutputs> {
   const output = await tofu(context, ["output", "-json"], { readOnly: true, check: false });
+  // Teardown must not report "nothing to delete" when it could not look.
+  const couldNotCheck = (result: { code: number; stderr: string }, command: string) =>
+    new UserError(`could not check the OpenTofu state in ${TOFU_DIR}: ${result.code === NOT_FOUND ? "tofu is not installed" : `tofu ${command} failed (${lastLine(result.stderr) || `exit code ${result.code}`})`}`, {
+      fix: `${result.code === NOT_FOUND ? "install OpenTofu (https://opentofu.org/docs/intro/install/)" : `run "tofu -chdir=${TOFU_DIR} ${command}" to see the whole error (another tofu run holding the state: wait for it)`}, then re-run teardown`,
+    });
+  if (options.strict && output.code !== 0) throw couldNotCheck(output, "output -json");
   let outputs: Record<string, { value?: unknown }> = {};
   try {
     if (output.code === 0 && output.stdout.trim()) outputs = JSON.parse(output.stdout);
@@ -76,6 +83,7 @@ async function tofuState(context: ClusterContext): Promise<TofuOutputs> {
   const clusterId = text("cluster_id");
   if (clusterId) return { clusterId, nodePoolId: text("node_pool_id"), resources: true };
   const list = await tofu(context, ["state", "list"], { readOnly: true, check: false });
+  if (options.strict && list.code !== 0) throw couldNotCheck(list, "state list");
   return { resources: list.code === 0 && list.stdout.trim() !== "" };
 }
 
@@ -307,7 +315,7 @@ export const oke: ClusterProvider = {
   },
   async remove(context) {
     const { ui, yes, config, root } = context;
-    const state = await tofuState(context);
+    const state = await tofuState(context, { strict: true });
     if (!state.resources) return `no ${oke.label(config)} in the OpenTofu state`;
     const what = state.clusterId ? `${oke.label(config)} and its network` : `what a failed first apply left of ${oke.label(config)} (network, no cluster)`;
     const go = yes || (await ui.confirm(`Destroy ${what}? This cannot be undone.`, "re-run with --yes to destroy without a prompt"));
