@@ -304,7 +304,7 @@ export function textReport(diffs: ClusterDiff[]): string {
 /** Marks the one comment the workflow keeps up to date. */
 export const COMMENT_MARKER = "<!-- giropops-platform diff -->";
 
-export type CommentOptions = { maxChars: number; link?: string; base: string; head: string };
+export type CommentOptions = { maxChars: number; link?: string; base: string; head: string; charts?: string };
 
 /**
  * The pull-request comment: a summary line per cluster, the details of each
@@ -316,7 +316,7 @@ export function markdownReport(diffs: ClusterDiff[], options: CommentOptions): s
     COMMENT_MARKER,
     "### What this change does to each cluster",
     "",
-    `Rendered offline at \`${options.base}\` and \`${options.head}\` (\`npx zx scripts/diff.mts\`).`,
+    `Rendered offline at \`${options.base}\` and \`${options.head}\` (\`npx zx scripts/diff.mts\`)${options.charts ? `; ${options.charts}` : ""}.`,
     "",
     ...diffs.map((d) => `- ${summaryLine(d)}`),
     "",
@@ -341,6 +341,11 @@ export function markdownReport(diffs: ClusterDiff[], options: CommentOptions): s
   return `${head}${parts.join("\n")}${note}`.slice(0, options.maxChars);
 }
 
+/** The comment when a revision does not render: the error, in full. */
+export function renderErrorComment(message: string): string {
+  return [COMMENT_MARKER, "### What this change does to each cluster", "", "**No diff**: a revision does not render (at the head, Argo CD could not sync it either):", "", "```", message.replaceAll("```", "ʼʼʼ"), "```", ""].join("\n");
+}
+
 function escapeHtml(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
@@ -351,7 +356,7 @@ function escapeHtml(text: string): string {
 export function checkout(repo: string, ref: string): { dir: string; commit: string; remove: () => void } {
   const commit = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: repo, encoding: "utf8" });
   if (commit.error) throw new UserError(`git: ${commit.error.message}`, { fix: "install git" });
-  if (commit.status !== 0) throw new UserError(`"${ref}" is not a commit in ${repo}`, { fix: "fetch it first (git fetch origin) or name a branch, tag or commit that exists" });
+  if (commit.status !== 0) throw new UserError(`"${ref}" is not a commit in this repository: fetch it (git fetch origin) or name a branch, tag or commit that exists`);
   const sha = commit.stdout.trim();
   const dir = mkdtempSync(join(tmpdir(), "giropops-diff-"));
   const archive = spawnSync("sh", ["-c", `git archive --format=tar "$0" | tar -x -C "$1"`, sha, dir], { cwd: repo, encoding: "utf8" });
