@@ -143,7 +143,8 @@ function compareObjects(before: Map<string, Obj>, after: Map<string, Obj>): Obje
     if (!a) out.push({ id, change: "added", diff: unifiedDiff("", stringify(maskSecret(b!))) });
     else if (!b) out.push({ id, change: "removed" });
     else {
-      const ta = stringify(maskSecret(a, b));
+      // The head's masks say which values changed; the base's are plain.
+      const ta = stringify(maskSecret(a));
       const tb = stringify(maskSecret(b, a));
       if (ta !== tb) out.push({ id, change: "changed", diff: unifiedDiff(ta, tb) });
     }
