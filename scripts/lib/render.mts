@@ -15,7 +15,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { PLACEHOLDER_SOURCE, SOURCE_LABEL, rootApplication } from "./argocd.mts";
 import { CLUSTER_KINDS, type ClusterKind } from "./config.mts";
-import { REPO_ROOT as RUNTIME_ROOT } from "./runtime.mts";
+import { REPO_ROOT as RUNTIME_ROOT, onExit } from "./runtime.mts";
 
 export type Rendered = {
   /** The file the object came from (repo-relative), or the dir rendered when kustomize cannot say. */
@@ -79,7 +79,7 @@ export function findKustomizations(start: string, root = REPO_ROOT): string[] {
 type Workspace = { copy: string; options: string[]; remotes: RemoteEntry[]; cache: Map<string, Rendered[]>; rootPatched: Set<string> };
 const workspaces = new Map<string, Workspace>();
 
-process.on("exit", () => {
+onExit(() => {
   for (const ws of workspaces.values()) rmSync(ws.copy, { recursive: true, force: true });
 });
 
