@@ -4,7 +4,7 @@
 // Application added and one deleted, a Secret), and the diff between two
 // commits reports exactly that change, in text and as the pull-request comment.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -236,6 +236,69 @@ test("a head that does not render: the error names the revision and the Applicat
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+});
+
+// A stand-in for `helm template` (helm v3/v4 pkg/cmd/template.go prints each
+// manifest as "---\n# Source: <chart>/templates/<file>\n<manifest>"): for any
+// chart it prints a Deployment labelled with the chart's version and a
+// ConfigMap holding the values file it was given, in --namespace. It records
+// its arguments, so the test sees how Argo CD's call was reproduced.
+const fakeBin = mkdtempSync(join(tmpdir(), "giropops-fake-helm-"));
+process.on("exit", () => rmSync(fakeBin, { recursive: true, force: true }));
+writeFileSync(
+  join(fakeBin, "helm"),
+  [
+    "#!/bin/sh",
+    'echo "$*" >> "$(dirname "$0")/calls"',
+    'release="$2"; chart="$3"; version=""; ns=""; values=""',
+    'while [ $# -gt 0 ]; do case "$1" in --version) version="$2";; --namespace) ns="$2";; --values) values="$2";; esac; shift; done',
+    'if [ "$chart" = "broken" ]; then echo "Error: chart broken version $version not found" >&2; exit 1; fi',
+    'printf -- "---\n# Source: %s/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\n  namespace: %s\n  labels:\n    helm.sh/chart: %s-%s\n" "$chart" "$release" "$ns" "$chart" "$version"',
+    'printf -- "---\n# Source: %s/templates/values.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-values\n  namespace: %s\ndata:\n  values.yaml: |\n" "$chart" "$release" "$ns"',
+    'if [ -n "$values" ]; then sed "s/^/    /" "$values"; else echo "    {}"; fi',
+    "",
+  ].join("\n"),
+  { mode: 0o755 },
+);
+
+async function runWithHelm(...argv: string[]) {
+  const h = harness({ overrides: { root: repo }, env: { PATH: fakeBin } });
+  const code = await diff(argv, h.deps);
+  return { code, output: h.output() };
+}
+
+test("with helm on PATH, chart contents are rendered: a chart bump and a value change show in the objects", async () => {
+  rmSync(join(fakeBin, "calls"), { force: true });
+  const { code, output } = await runWithHelm("--base", addRemove, "--head", chart, "--cluster", "kind");
+  assert.is(code, 0, output);
+  assert.match(output, new RegExp(`^Comparing .*; chart contents rendered with ${join(fakeBin, "helm")}\\.$`, "m"));
+  assert.match(output, /^kind: 1 Application changed, 2 objects changed$/m);
+  const kind = section(output, "kind");
+  assert.match(kind, /^  ~ Deployment kube-system\/metrics-server$/m);
+  assert.match(kind, /^ +-\s+helm\.sh\/chart: metrics-server-3\.13\.1$/m);
+  assert.match(kind, /^ +\+\s+helm\.sh\/chart: metrics-server-3\.13\.2$/m);
+  assert.match(kind, /^  ~ ConfigMap kube-system\/metrics-server-values$/m);
+  assert.not.match(kind, /chart contents not rendered/);
+  const calls = readFileSync(join(fakeBin, "calls"), "utf8");
+  assert.match(calls, /^template metrics-server metrics-server --repo https:\/\/kubernetes-sigs\.github\.io\/metrics-server\/ --version 3\.13\.2 --namespace kube-system --values \S+values\.yaml --include-crds$/m);
+});
+
+test("--skip-charts leaves helm alone and says so", async () => {
+  rmSync(join(fakeBin, "calls"), { force: true });
+  const { code, output } = await runWithHelm("--base", addRemove, "--head", chart, "--cluster", "kind", "--skip-charts");
+  assert.is(code, 0, output);
+  assert.match(output, /chart contents not rendered: --skip-charts was given/);
+  assert.match(output, /^kind: 1 Application changed$/m);
+  assert.not.ok(existsSync(join(fakeBin, "calls")), "helm was not run");
+});
+
+test("a chart helm cannot render is a render error naming the Application: exit 1", async () => {
+  edit(repo, "gitops/locust/kustomization.yaml", "  - missing.yaml\n", ""); // the earlier broken commit, undone
+  edit(repo, "gitops/extra/application.yaml", "chart: extra", "chart: broken");
+  const brokenChart = commit("a chart that does not exist");
+  const { code, output } = await runWithHelm("--base", secretAfter, "--head", brokenChart, "--cluster", "kind");
+  assert.is(code, 1, output);
+  assert.match(output, /^error: kind at \S+ \(\w+\) does not render: Application extra: helm template failed: Error: chart broken version 1\.0\.0 not found$/m, output);
 });
 
 // ---- the parts ------------------------------------------------------------------
