@@ -140,7 +140,7 @@ function compareObjects(before: Map<string, Obj>, after: Map<string, Obj>): Obje
   for (const id of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const a = before.get(id);
     const b = after.get(id);
-    if (!a) out.push({ id, change: "added", diff: unifiedDiff("", stringify(maskSecret(b!))) });
+    if (!a) out.push({ id, change: "added" });
     else if (!b) out.push({ id, change: "removed" });
     else {
       // The head's masks say which values changed; the base's are plain.
