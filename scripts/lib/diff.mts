@@ -267,6 +267,15 @@ export function summaryLine(diff: ClusterDiff): string {
   return `${diff.cluster}: ${text}${diff.note ? ` (${diff.note})` : ""}`;
 }
 
+// "chart metrics-server 3.13.1 -> 3.13.2 (repo)" when only the version moves.
+function chartLine(chart: ChartChange): string {
+  const split = (text?: string) => /^(\S+) (\S+) from (.+)$/.exec(text ?? "");
+  const a = split(chart.before);
+  const b = split(chart.after);
+  if (a && b && a[1] === b[1] && a[3] === b[3]) return `chart ${a[1]} ${a[2]} -> ${b[2]} (${a[3]})`;
+  return `chart: ${chart.before ?? "(none)"} -> ${chart.after ?? "(none)"}`;
+}
+
 function appTitle(app: AppChange): string {
   return app.name === ROOT_GROUP ? "the root Application's own objects" : `Application ${app.name} (${app.change})`;
 }
@@ -278,7 +287,7 @@ function detailLines(diff: ClusterDiff, indent: (text: string, by: string) => st
   const lines: string[] = [];
   for (const app of diff.apps) {
     lines.push(`${appTitle(app)}`);
-    if (app.chart) lines.push(`  chart: ${app.chart.before ?? "(none)"} -> ${app.chart.after ?? "(none)"}`);
+    if (app.chart) lines.push(`  ${chartLine(app.chart)}`);
     if (app.values) lines.push("  values Argo CD passes to Helm:", indent(app.values, "    "));
     if (app.manifest) lines.push("  the Application:", indent(app.manifest, "    "));
     if (app.notRendered && app.change !== "removed") lines.push(`  chart contents not rendered: ${app.notRendered}`);

@@ -122,7 +122,7 @@ test("a chart bump and a value change: chart and version, the values diff, and t
   assert.is(code, 0, output);
   assert.match(output, /^kind: 1 Application changed$/m);
   const kind = section(output, "kind");
-  assert.match(kind, /^Application metrics-server \(changed\)\n  chart: metrics-server 3\.13\.1 from https:\/\/kubernetes-sigs\.github\.io\/metrics-server\/ -> metrics-server 3\.13\.2 from https:\/\/kubernetes-sigs\.github\.io\/metrics-server\/$/m);
+  assert.match(kind, /^Application metrics-server \(changed\)\n  chart metrics-server 3\.13\.1 -> 3\.13\.2 \(https:\/\/kubernetes-sigs\.github\.io\/metrics-server\/\)$/m);
   assert.match(kind, /^ +-\s+memory: 128Mi$/m);
   assert.match(kind, /^ +\+\s+memory: 256Mi$/m);
   assert.match(kind, /chart contents not rendered: helm is not on PATH/);
