@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const COMMANDS = ["bootstrap", "status", "teardown", "verify"];
+const COMMANDS = ["bootstrap", "diff", "status", "teardown", "verify"];
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
@@ -74,6 +74,25 @@ test("bootstrap --dry-run --cluster kind prints the same plan on Deno and change
   assert.match(deno.stdout, /Dry run: nothing was changed/);
   assert.is(steady(deno.stdout), steady(node.stdout));
   assert.is(run("git", ["status", "--porcelain"]).stdout, before);
+});
+
+test("diff renders and compares the same on Deno: a commit against itself, no differences, exit 0", () => {
+  const args = ["--base", "HEAD", "--head", "HEAD", "--cluster", "kind", "--skip-charts"];
+  const node = onNode("diff", args);
+  const deno = onDeno("diff", args);
+  assert.is(node.code, 0, node.stderr);
+  assert.is(deno.code, 0, deno.stderr);
+  assert.match(deno.stdout, /^kind: no differences$/m);
+  assert.is(deno.stdout, node.stdout);
+});
+
+test("diff with a base that does not exist fails the same way on Deno: one line, exit 1", () => {
+  const node = onNode("diff", ["--base", "no-such-ref-anywhere"]);
+  const deno = onDeno("diff", ["--base", "no-such-ref-anywhere"]);
+  assert.is(node.code, 1);
+  assert.is(deno.code, 1);
+  assert.is(deno.stderr.trim().split("\n").length, 1, deno.stderr);
+  assert.is(deno.stderr, node.stderr);
 });
 
 test("the runner (zx's $) quotes, feeds stdin, reports exit codes and deadlines the same on Deno", () => {

@@ -70,6 +70,11 @@ export function onInterrupt(handler: () => void): () => void {
   };
 }
 
+/** Runs `handler` when the process exits (clean-up of temporary directories). */
+export function onExit(handler: () => void): void {
+  process.on("exit", handler);
+}
+
 export function exit(code: number): never {
   process.exit(code);
 }

@@ -1,5 +1,5 @@
 // The offline validation of the GitOps tree: render every cluster the way
-// Argo CD would (test/lib/render.mts), validate every object against real
+// Argo CD would (scripts/lib/render.mts), validate every object against real
 // schemas, and check the platform's invariants. Problems name the file and
 // the object; `npm run validate` (main.mts) prints them with a short report.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";

@@ -240,6 +240,64 @@ for (const { file, doc } of imageWorkflows) {
   });
 }
 
+// ---- the diff on pull requests (fork-safe split) ----------------------------------
+
+const byFile = (name: string) => workflows.find((w) => w.file === name)?.doc as Obj;
+
+test("diff.yml: on pull requests, read-only everywhere, renders the merge against its first parent, uploads the report always", () => {
+  const doc = byFile("diff.yml");
+  assert.ok(doc, "diff.yml exists");
+  assert.equal(Object.keys(doc.on), ["pull_request"]);
+  for (const [name, job] of jobsOf(doc)) {
+    const grants = Object.values(job.permissions ?? {});
+    assert.ok(grants.every((v) => v === "read" || v === "none"), `${name}: read-only`);
+  }
+  const steps = jobsOf(doc).flatMap(([, job]) => stepsOf(job));
+  const checkout = steps.find((s) => String(s.uses ?? "").startsWith("actions/checkout@"))!;
+  assert.ok(Number(checkout.with?.["fetch-depth"]) >= 2, "the first parent is fetched");
+  assert.is(checkout.with?.["persist-credentials"], false);
+  const run = steps.find((s) => /scripts\/diff\.mts/.test(String(s.run ?? "")));
+  assert.ok(run, "a step runs scripts/diff.mts");
+  const script = String(run!.run);
+  assert.match(script, /--base HEAD\^1 --head HEAD/);
+  assert.match(script, /--comment \.artifacts\/diff\/comment\.md/);
+  assert.match(script, /--link "\$RUN_URL"/);
+  assert.match(script, /PIPESTATUS\[0\]/, "a render error still fails the job through tee");
+  assert.match(script, /"\$PR_NUMBER" > \.artifacts\/diff\/pr/);
+  const upload = steps.find((s) => String(s.uses ?? "").startsWith("actions/upload-artifact@"))!;
+  assert.is(upload.if, "always()");
+  assert.is(upload.with.name, "diff");
+  assert.is(upload.with.path, ".artifacts/diff/");
+});
+
+test("diff-comment.yml: runs after diff, only its job may write pull requests, never runs the pull request's code", () => {
+  const doc = byFile("diff-comment.yml");
+  assert.ok(doc, "diff-comment.yml exists");
+  assert.equal(doc.on, { workflow_run: { workflows: [byFile("diff.yml").name], types: ["completed"] } });
+  const jobs = jobsOf(doc);
+  assert.is(jobs.length, 1);
+  const [, job] = jobs[0]!;
+  assert.equal(job.permissions, { contents: "read", actions: "read", "pull-requests": "write" });
+  assert.match(String(job.if), /workflow_run\.event == 'pull_request'/);
+  const steps = stepsOf(job);
+  for (const step of steps) {
+    assert.not.ok(step.with?.ref, "the checkout is the default branch, not the pull request");
+    assert.not.match(String(step.run ?? ""), /scripts\/diff\.mts|npx zx|\$\{\{/, `${step.name}: no pull-request code, no expression in script text`);
+  }
+  const download = steps.find((s) => /gh run download/.test(String(s.run ?? "")))!;
+  assert.match(download.run, /--name diff /, "the artifact diff.yml uploads");
+  assert.match(download.run, /"\$RUNNER_TEMP\/diff"/, "outside the checkout");
+  const post = steps.find((s) => /scripts\/lib\/pr-comment\.mts/.test(String(s.run ?? "")))!;
+  assert.match(post.run, /PR_NUMBER_FILE="\$RUNNER_TEMP\/diff\/pr"/);
+  assert.match(post.run, /COMMENT_FILE="\$RUNNER_TEMP\/diff\/comment\.md"/);
+  assert.is(job.env.HEAD_SHA, "${{ github.event.workflow_run.head_sha }}", "the head the comment must match comes from the event, not the artifact");
+});
+
+test("pull-requests: write is granted in one job of one workflow: the one that comments", () => {
+  const writers = workflows.flatMap(({ file, doc }) => jobsOf(doc).filter(([, job]) => job.permissions?.["pull-requests"] === "write").map(([name]) => `${file}:${name}`));
+  assert.equal(writers, ["diff-comment.yml:comment"]);
+});
+
 test("the linter is live: it reports a broken workflow", async () => {
   const broken = "name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ steps.nope.outputs.x }}\n";
   const results = await runLint(broken, "broken.yml");
