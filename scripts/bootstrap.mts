@@ -12,7 +12,7 @@ import { ARGOCD_INSTALL, PROJECTS, printKubernetesPlan } from "./lib/plan.mts";
 import { preflight, preflightError } from "./lib/preflight.mts";
 import { ensureRepoCredentials } from "./lib/repository.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
-import { day0Secrets, ensureSecret } from "./lib/secrets.mts";
+import { day0Secrets, ensureNamespace, ensureSecret } from "./lib/secrets.mts";
 import { listApplications, printSummary } from "./lib/summary.mts";
 import { exportLocalCa, localCaCommand, localCaPath, usesLocalCa } from "./lib/tls.mts";
 
@@ -90,6 +90,9 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");
       const argocd = await renderKustomization(runner, deps.root, ARGOCD_INSTALL);
+      // Upstream's install.yaml brings no Namespace (argo-cd v3.5.1
+      // manifests/install.yaml): the first namespaced object would get 404.
+      await ensureNamespace(kube, ARGOCD_NAMESPACE);
       await kube.apply(argocd);
       await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
       step.done(`applied ${argocd.length} objects; CRDs Established, Deployments Available`);

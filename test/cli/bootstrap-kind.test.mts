@@ -44,6 +44,9 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
   assert.is(root!.spec.source.repoURL, REPO);
   assert.is(root!.spec.source.path, "clusters/kind");
   assert.ok(kube.get("AppProject", "platform", "argocd"));
+  // upstream's install.yaml has no Namespace: bootstrap makes argocd before anything in it
+  const firstInArgocd = kube.changes.findIndex((c) => / argocd\//.test(c));
+  assert.ok(kube.changes.indexOf("created Namespace argocd") >= 0 && kube.changes.indexOf("created Namespace argocd") < firstInArgocd, kube.changes.slice(0, 3).join("; "));
   assert.ok(kube.get("Secret", "redis-auth", "giropops-senhas"));
   assert.ok(kube.get("Secret", "grafana-admin", "monitoring"));
   // every apply was server-side, with our field manager, forcing conflicts
