@@ -3,6 +3,7 @@
 // and verify need: server-side apply, get, list, create and wait-until.
 import {
   ApiException,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -129,6 +130,27 @@ export function isReady(object: KubeObject): boolean {
 
 // client-node keeps discovery (kind -> resource path) protected; watches need it.
 class ObjectApi extends KubernetesObjectApi {
+  /**
+   * Server-side apply of exactly the object given. KubernetesObjectApi.patch
+   * re-serialises built-in kinds through client-node's typed models
+   * (ObjectSerializer.serialize in dist/object.js, 2.0.1), which drops every key
+   * a model spells differently or lacks: NetworkPolicy `ingress[].from` (the
+   * model's `_from`), a CRD schema's `x-kubernetes-preserve-unknown-fields` and
+   * `enum`. Here the JSON of the rendered object is the body (JSON is YAML, so
+   * application/apply-patch+yaml takes it); path, auth and middleware are
+   * client-node's own.
+   */
+  async applyExactly(object: KubeObject, fieldManager: string, force: boolean): Promise<KubeObject> {
+    const path = await this.specUriPath(object, "patch");
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    request.setHeaderParam("Accept", "application/json, */*;q=0.8");
+    request.setHeaderParam("Content-Type", PatchStrategy.ServerSideApply);
+    request.setQueryParam("fieldManager", fieldManager);
+    if (force) request.setQueryParam("force", "true");
+    request.setBody(JSON.stringify(object));
+    return (await this.requestPromise(request)) as KubeObject;
+  }
+
   async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
     const resource = await this.resource(apiVersion, kind);
     if (!resource) throw new UserError(`the cluster does not serve ${kind} (${apiVersion})`);
@@ -236,9 +258,7 @@ export function createKube(target: KubeTarget): Kube {
       const applied: KubeObject[] = [];
       for (const object of applyOrder(objects)) {
         applied.push(
-          await wrap(`server-side apply of ${describeObject(object)} failed`, () =>
-            api.patch(structuredClone(object), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply) as Promise<KubeObject>,
-          ),
+          await wrap(`server-side apply of ${describeObject(object)} failed`, () => api.applyExactly(structuredClone(object), FIELD_MANAGER, true)),
         );
       }
       return applied;

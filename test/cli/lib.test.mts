@@ -182,6 +182,27 @@ test("the kube client uses its explicit context, never the current one", async (
   }
 });
 
+test("apply sends exactly what was rendered: no field of Argo CD v3.5.1's install shape (or one client-node does not know) is dropped", async () => {
+  const fake = await startFakeKube({ context: "kind-demo" });
+  try {
+    const kube = createKube({ context: "kind-demo", kubeconfigPath: fake.kubeconfigPath });
+    const rendered = parseManifests(readFileSync(join(import.meta.dirname, "fixtures", "upstream", "argocd-v3.5.1-excerpt.yaml"), "utf8"));
+    // A field newer than client-node 2.0.1's models (made up here, so no model can know it).
+    rendered.push({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "argocd" }, spec: { replicas: 1, fieldFromANewerKubernetes: { keep: true }, template: { spec: { containers: [{ name: "c", image: "i:1" }] } } } } as KubeObject);
+    await kube.apply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "argocd" } } as KubeObject, ...rendered]);
+    for (const object of rendered) {
+      const sent = fake.requests.find((r) => r.method === "PATCH" && r.path.endsWith(`/${object.metadata.name}`));
+      assert.ok(sent, `an apply of ${object.kind} ${object.metadata.name}`);
+      assert.equal(JSON.parse(sent!.body), object, `${object.kind} ${object.metadata.name} arrived field for field`);
+    }
+    const crd = fake.get("CustomResourceDefinition", "applications.argoproj.io")!;
+    assert.is(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.source.properties.helm.properties.valuesObject["x-kubernetes-preserve-unknown-fields"], true);
+    assert.ok(fake.get("NetworkPolicy", "argocd-application-controller-network-policy", "argocd")!.spec.ingress[0].from, "ingress[].from kept (client-node's model calls it _from)");
+  } finally {
+    await fake.close();
+  }
+});
+
 test("done means the root and every child it lists exist, all Synced and Healthy", () => {
   const app = (name: string, sync: string, health: string, extra: Record<string, unknown> = {}) =>
     ({ apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name }, status: { sync: { status: sync }, health: { status: health }, ...extra } }) as KubeObject;
