@@ -190,7 +190,9 @@ export function appState(app: KubeObject): AppState {
     sync: status.sync?.status ?? "Unknown",
     health: status.health?.status ?? "Unknown",
     revision: String(status.sync?.revision ?? "").slice(0, 7) || "-",
-    message: status.health?.message ?? (status.conditions ?? [])[0]?.message,
+    // status.health.message is deprecated and never written (argo-cd v3.5.1
+    // pkg/apis/application/v1alpha1/types.go AppHealthStatus): conditions say why.
+    message: (status.conditions ?? [])[0]?.message,
     operation: operation && operation.phase !== "Succeeded" ? `${operation.phase}${operation.message ? `: ${operation.message}` : ""}` : undefined,
   };
 }
@@ -256,8 +258,26 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
 }
 
 type ResourceStatus = { group?: string; version: string; kind: string; namespace?: string; name: string; status?: string; health?: { status?: string; message?: string } };
+type SyncResult = { group?: string; version?: string; kind: string; namespace?: string; name: string; status?: string; message?: string; hookPhase?: string };
 
-/** Why the platform is not healthy: per app, its unhealthy resources, their conditions and last events, and what to run next. */
+/** A live object's conditions that say something is wrong (status False/Unknown where True is good, or a failure reason). */
+function badConditions(object: KubeObject | undefined): { type: string; status: string; reason?: string; message?: string }[] {
+  const conditions = (object?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[];
+  // Conditions whose True means trouble (Deployment's ReplicaFailure, Pod's DisruptionTarget, …).
+  const troubleWhenTrue = /Failure|Failed|Degraded|Stalled|DisruptionTarget/;
+  return conditions.filter((c) => (troubleWhenTrue.test(c.type) ? c.status === "True" : c.status !== "True") || /Failure|Error/.test(c.reason ?? ""));
+}
+
+const apiVersionOf = (r: { group?: string; version?: string }) => (r.group ? `${r.group}/${r.version ?? ""}` : r.version ?? "v1");
+
+/**
+ * Why the platform is not healthy: per app, the reasons Argo CD recorded
+ * (status.conditions, status.operationState and its failed sync results), its
+ * unhealthy resources with their conditions and last events, and what to run
+ * next. Argo CD 3.x keeps per-resource health out of the Application unless
+ * controller.resource.health.persist is "true" (gitops/argocd sets it); when
+ * no resource carries health, the live objects' conditions are judged instead.
+ */
 export async function diagnose(kube: Kube, apps: KubeObject[]): Promise<string[]> {
   const lines: string[] = [];
   const present = new Set(apps.map((app) => app.metadata.name));
@@ -268,17 +288,31 @@ export async function diagnose(kube: Kube, apps: KubeObject[]): Promise<string[]
   for (const app of apps) {
     const state = appState(app);
     if (isGood(state)) continue;
-    lines.push(`✖ ${state.name}: ${state.sync} / ${state.health}${state.message ? ` — ${state.message}` : ""}`);
-    if (state.operation) lines.push(`    last sync: ${state.operation}`);
+    lines.push(`✖ ${state.name}: ${state.sync} / ${state.health}`);
     for (const c of (app.status?.conditions ?? []) as { type: string; message?: string }[]) lines.push(`    ${c.type}: ${c.message ?? ""}`);
-    const resources = ((app.status?.resources ?? []) as ResourceStatus[]).filter((r) => r.kind !== "Application" && ((r.health?.status && r.health.status !== "Healthy") || r.status === "OutOfSync"));
-    for (const resource of resources.slice(0, 5)) {
+    if (state.operation) lines.push(`    last sync: ${state.operation}`);
+    const results = ((app.status?.operationState?.syncResult?.resources ?? []) as SyncResult[]).filter((r) => r.status === "SyncFailed" || r.hookPhase === "Failed" || r.hookPhase === "Error");
+    for (const r of results.slice(0, 5)) lines.push(`    ${describeObject({ kind: r.kind, metadata: { name: r.name, namespace: r.namespace || undefined } })}: ${r.status ?? r.hookPhase}${r.message ? ` — ${r.message}` : ""}`);
+
+    const all = ((app.status?.resources ?? []) as ResourceStatus[]).filter((r) => r.kind !== "Application");
+    const healthPersisted = all.some((r) => r.health !== undefined);
+    const shown: { resource: ResourceStatus; object: KubeObject | undefined; bad: ReturnType<typeof badConditions> }[] = [];
+    let looked = 0;
+    for (const resource of all) {
+      if (shown.length >= 5 || looked >= 40) break;
+      const flagged = (resource.health?.status && resource.health.status !== "Healthy") || resource.status === "OutOfSync";
+      if (healthPersisted && !flagged) continue;
+      looked++;
+      const object = await kube.get(apiVersionOf(resource), resource.kind, resource.name, resource.namespace).catch(() => undefined);
+      const bad = badConditions(object);
+      if (!flagged && bad.length === 0) continue;
+      shown.push({ resource, object, bad });
+    }
+    for (const { resource, bad } of shown) {
       const ref = { kind: resource.kind, metadata: { name: resource.name, namespace: resource.namespace } };
-      lines.push(`    ${describeObject(ref)}: ${[resource.status, resource.health?.status].filter(Boolean).join(" / ")}${resource.health?.message ? ` — ${resource.health.message}` : ""}`);
-      const object = await kube.get(resource.group ? `${resource.group}/${resource.version}` : resource.version, resource.kind, resource.name, resource.namespace).catch(() => undefined);
-      for (const c of (object?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]) {
-        if (c.status !== "True" || /Failure|Error/.test(c.reason ?? "")) lines.push(`      condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
-      }
+      const judged = [resource.status, resource.health?.status].filter(Boolean).join(" / ");
+      lines.push(`    ${describeObject(ref)}: ${judged || "not ready"}${resource.health?.message ? ` — ${resource.health.message}` : ""}`);
+      for (const c of bad) lines.push(`      condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
       if (resource.namespace) {
         const events = await kube
           .list({ apiVersion: "v1", kind: "Event", namespace: resource.namespace, fieldSelector: `involvedObject.kind=${resource.kind},involvedObject.name=${resource.name}` })

@@ -1,4 +1,7 @@
 import { test } from "uvu";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import * as assert from "uvu/assert";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
@@ -56,6 +59,7 @@ function brokenGrafana() {
   });
 }
 
+/** status.resources as Argo CD writes them with controller.resource.health.persist "true" (gitops/argocd sets it). */
 const grafanaResources = [
   { group: "apps", version: "v1", kind: "Deployment", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Progressing", message: "Waiting for rollout to finish: 0 of 1 updated replicas are available..." } },
   { group: "", version: "v1", kind: "Service", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Healthy" } },
@@ -89,6 +93,23 @@ test("an app that never gets healthy: timeout, diagnosis with resources, conditi
   assert.match(out, /gateway\s+Synced\s+Healthy/);
 });
 
+test("health not persisted (Argo CD 3.x's default): the diagnosis finds the unready resource from the live objects' conditions", async () => {
+  brokenGrafana();
+  kube.put({ apiVersion: "v1", kind: "Service", metadata: { name: "grafana", namespace: "monitoring" }, spec: { ports: [{ name: "http-web", port: 80 }] } });
+  const resources = grafanaResources.map(({ health: _health, ...r }) => r);
+  const { code, out } = await run([{ name: "monitoring", stuck: { health: "Progressing", resources } }], { timeout: "2s" });
+  assert.is(code, 1);
+  assert.match(out, /Deployment monitoring\/grafana: Synced/);
+  assert.match(out, /condition Available=False \(MinimumReplicasUnavailable\)/);
+  assert.match(out, /event Warning FailedScheduling/);
+  assert.not.match(out, /Service monitoring\/grafana/, "a Service with nothing wrong is not listed");
+});
+
+test("gitops/argocd has Argo CD persist each resource's health in the Application (off by default since 3.0)", () => {
+  const params = parseYaml(readFileSync(join(import.meta.dirname, "..", "..", "gitops", "argocd", "patches", "argocd-cmd-params-cm.yaml"), "utf8"));
+  assert.is(params.data["controller.resource.health.persist"], "true");
+});
+
 test("a Degraded app stops the wait early with its sync failure explained", async () => {
   const { code, out } = await run(
     [
@@ -97,8 +118,18 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
         stuck: {
           sync: "OutOfSync",
           health: "Degraded",
-          message: "Deployment giropops-senhas: CrashLoopBackOff",
-          operation: { phase: "Failed", message: "one or more objects failed to apply, reason: admission webhook denied the request" },
+          conditions: [{ type: "SyncError", message: "Failed sync attempt to 4b825dc642cb6eb9a060e54bf8d69288fbee4904: one or more objects failed to apply (retried 5 times)." }],
+          operation: {
+            phase: "Failed",
+            message: "one or more objects failed to apply, reason: admission webhook denied the request",
+            syncResult: {
+              revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+              resources: [
+                { group: "apps", version: "v1", kind: "Deployment", namespace: "giropops-senhas", name: "giropops-senhas", status: "SyncFailed", message: "admission webhook \"vpol.validate.kyverno.svc-fail-finegrained-require-limits\" denied the request", syncPhase: "Sync" },
+                { group: "", version: "v1", kind: "Service", namespace: "giropops-senhas", name: "giropops-senhas", status: "Synced", message: "service/giropops-senhas created", syncPhase: "Sync" },
+              ],
+            },
+          },
         },
       },
     ],
@@ -106,8 +137,11 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
   );
   assert.is(code, 1);
   assert.match(out, /error: the platform is not healthy: giropops-senhas is Degraded/);
-  assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded — Deployment giropops-senhas: CrashLoopBackOff/);
+  assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded/);
+  assert.match(out, /SyncError: Failed sync attempt to 4b825dc642cb6eb9a060e54bf8d69288fbee4904: one or more objects failed to apply/);
   assert.match(out, /last sync: Failed: one or more objects failed to apply/);
+  assert.match(out, /Deployment giropops-senhas\/giropops-senhas: SyncFailed — admission webhook "vpol\.validate\.kyverno\.svc-fail-finegrained-require-limits" denied the request/);
+  assert.not.match(out, /Service giropops-senhas\/giropops-senhas: Synced/, "resources that synced are not listed");
   assert.match(out, /next: kubectl .* -n argocd get application giropops-senhas -o yaml/);
 });
 
