@@ -47,7 +47,11 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const target = provider.target(config, deps.root);
     const github = config.githubToken ? deps.github(config.githubToken) : undefined;
     const timeoutMs = config.timeoutSeconds * 1000;
-    const wait = { timeoutMs, pollMs: deps.pollMs };
+    // One deadline for everything bootstrap waits on in the cluster (Argo CD
+    // ready, then every Application), set once the API answers: --timeout is
+    // the whole wait, never once per step.
+    let deadline = Number.POSITIVE_INFINITY;
+    const wait = () => ({ timeoutMs: Math.max(0, deadline - Date.now()), pollMs: deps.pollMs });
 
     const source = await resolveGitSource(runner, deps.root, config);
     ui.line(`${dryRun ? "Plan for" : "Bootstrapping"} ${provider.label(config)} (context ${target.context}) from ${source.repoUrl} at ${source.revision}`);
@@ -86,6 +90,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
 
     const kube = deps.kube(target);
     await ui.step("Kubernetes API", async (step) => step.done(`${target.context} answers (${await kube.version()})`));
+    deadline = Date.now() + timeoutMs;
 
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");
@@ -94,7 +99,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       // manifests/install.yaml): the first namespaced object would get 404.
       await ensureNamespace(kube, ARGOCD_NAMESPACE);
       await kube.apply(argocd);
-      await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
+      await waitForReady(kube, argocd, { ...wait(), onProgress: step.update });
       step.done(`applied ${argocd.length} objects; CRDs Established, Deployments Available`);
     });
 
@@ -129,8 +134,8 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const stopSideWatch = provider.duringSync?.(kube, ui, config, deps.pollMs);
     const outcome = await ui
       .step("Applications", async (step) => {
-        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
-        if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy after ${config.timeoutSeconds}s`, result.items);
+        const result = await watchApplications(kube, { ...wait(), degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
+        if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy within ${config.timeoutSeconds}s (--timeout covers Argo CD and the Applications together)`, result.items);
         step.done("all Synced and Healthy");
         return result;
       })

@@ -224,20 +224,38 @@ export function progressText(apps: KubeObject[]): string {
   ].join("\n");
 }
 
+/**
+ * How long an Application may stay bad (Degraded, or its sync Failed) with
+ * nothing about it changing before bootstrap gives up on it. A first sync on
+ * a laptop passes through Degraded on its way to Healthy (a ClusterIssuer
+ * before its Secret, Prometheus' NoPodReady while images pull, an HPA before
+ * metrics arrive); those states change as they resolve, and every change
+ * restarts the clock.
+ */
+export const DEGRADED_GRACE_MS = 5 * 60_000;
+
 export type WatchOptions = {
   timeoutMs: number;
   pollMs?: number;
-  /** How long an app may stay Degraded (or its sync Failed) before we stop waiting. */
+  /** How long an app may stay Degraded (or its sync Failed) without progress before we stop waiting. */
   degradedGraceMs?: number;
   /** Applications that wait on something outside the cluster (DNS): Degraded does not end the watch, the timeout does. */
   patient?: readonly string[];
   onProgress?: (text: string) => void;
 };
 
-/** Watches every Application in argocd until all are Synced and Healthy, one stays Degraded, or time runs out. */
+/** What counts as progress of an app: its sync, health, operation and each resource's status and health. */
+function progressMark(app: KubeObject): string {
+  const status = app.status ?? {};
+  const resources = ((status.resources ?? []) as ResourceStatus[]).map((r) => `${r.kind}/${r.namespace ?? ""}/${r.name}=${r.status ?? ""}/${r.health?.status ?? ""}`);
+  const results = ((status.operationState?.syncResult?.resources ?? []) as SyncResult[]).map((r) => `${r.kind}/${r.name}=${r.status ?? ""}/${r.hookPhase ?? ""}`);
+  return JSON.stringify([status.sync?.status, status.sync?.revision, status.health?.status, status.operationState?.phase, status.operationState?.retryCount, resources, results]);
+}
+
+/** Watches every Application in argocd until all are Synced and Healthy, one stays Degraded without progress, or time runs out. */
 export async function watchApplications(kube: Kube, options: WatchOptions): Promise<WaitOutcome<KubeObject>> {
-  const grace = options.degradedGraceMs ?? 180_000;
-  const badSince = new Map<string, number>();
+  const grace = options.degradedGraceMs ?? DEGRADED_GRACE_MS;
+  const badSince = new Map<string, { since: number; mark: string }>();
   return kube.waitUntil({ ...APPLICATION, namespace: ARGOCD_NAMESPACE }, {
     timeoutMs: options.timeoutMs,
     pollMs: options.pollMs,
@@ -245,12 +263,18 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
     onChange: (apps) => options.onProgress?.(progressText(apps)),
     failed: (apps) => {
       const now = Date.now();
-      for (const state of apps.map(appState)) {
+      for (const app of apps) {
+        const state = appState(app);
         const degraded = state.health === "Degraded" && !options.patient?.includes(state.name);
         const bad = degraded || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
+        const mark = progressMark(app);
+        const seen = badSince.get(state.name);
         if (!bad) badSince.delete(state.name);
-        else if (!badSince.has(state.name)) badSince.set(state.name, now);
-        if (bad && now - badSince.get(state.name)! >= grace) return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}`;
+        else if (!seen || seen.mark !== mark) badSince.set(state.name, { since: now, mark });
+        if (bad && now - badSince.get(state.name)!.since >= grace) {
+          const minutes = Math.round(grace / 60_000);
+          return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}${grace > 0 ? `, unchanged for ${minutes >= 1 ? `${minutes} min` : `${Math.round(grace / 1000)}s`}` : ""}`;
+        }
       }
       return undefined;
     },

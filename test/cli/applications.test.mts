@@ -87,7 +87,7 @@ test("an app that never gets healthy: timeout, diagnosis with resources, conditi
   assert.not.match(out, /unrelated event/);
   assert.not.match(out, /Service monitoring\/grafana/, "healthy resources are not listed");
   assert.match(out, /next: kubectl --kubeconfig \S+ --context kind-giropops -n monitoring describe deployment grafana/);
-  assert.match(out, /error: the platform is not healthy: not all Synced and Healthy after 2s/);
+  assert.match(out, /error: the platform is not healthy: not all Synced and Healthy within 2s \(--timeout covers Argo CD and the Applications together\)/);
   assert.not.match(out, /✖ gateway/, "healthy apps are not diagnosed");
   // the summary is still printed, so a person sees the whole picture
   assert.match(out, /gateway\s+Synced\s+Healthy/);
@@ -108,6 +108,50 @@ test("health not persisted (Argo CD 3.x's default): the diagnosis finds the unre
 test("gitops/argocd has Argo CD persist each resource's health in the Application (off by default since 3.0)", () => {
   const params = parseYaml(readFileSync(join(import.meta.dirname, "..", "..", "gitops", "argocd", "patches", "argocd-cmd-params-cm.yaml"), "utf8"));
   assert.is(params.data["controller.resource.health.persist"], "true");
+});
+
+test("one deadline: the time Argo CD takes to get ready comes off the Applications' wait", async () => {
+  await kube.close();
+  kube = await startFakeKube({ context: "kind-giropops", autoReady: false });
+  // Argo CD's workloads (and CRDs) become ready 2.5 s after they are written.
+  const readyLater = setTimeout(() => {
+    for (const crd of kube.list("CustomResourceDefinition")) kube.update("CustomResourceDefinition", crd.metadata.name, undefined, (o) => (o.status = { conditions: [{ type: "Established", status: "True" }] }));
+    for (const kind of ["Deployment", "StatefulSet"]) {
+      for (const o of kube.list(kind)) kube.update(kind, o.metadata.name, o.metadata.namespace, (x) => (x.status = { observedGeneration: x.metadata.generation, readyReplicas: 1, conditions: [{ type: "Available", status: "True" }] }));
+    }
+  }, 2500);
+  try {
+    const started = Date.now();
+    const { code, out } = await run([{ name: "monitoring", stuck: { health: "Progressing" } }], { timeout: "4s" });
+    const took = Date.now() - started;
+    assert.is(code, 1, out);
+    assert.match(out, /Argo CD: applied/);
+    assert.match(out, /not all Synced and Healthy within 4s/);
+    // Two windows (2.5 s for Argo CD + 4 s for the apps) would take 6.5 s or more.
+    assert.ok(took < 6000, `bootstrap took ${took} ms`);
+  } finally {
+    clearTimeout(readyLater);
+  }
+});
+
+test("a Degraded app that keeps changing is given time; one that stays unchanged for the grace ends the wait", async () => {
+  let flips = 0;
+  const plan: ChildPlan = { name: "cert-manager-issuers", stuck: { health: "Degraded", resources: [{ group: "cert-manager.io", version: "v1", kind: "ClusterIssuer", name: "platform-ca", status: "Synced", health: { status: "Degraded" } }] } };
+  // Progress: each 100 ms another resource of the app changes its state.
+  const progress = setInterval(() => {
+    flips++;
+    plan.stuck!.resources = [...plan.stuck!.resources!, { group: "", version: "v1", kind: "Secret", namespace: "cert-manager", name: `s${flips}`, status: "Synced", health: { status: "Healthy" } }];
+    if (flips === 12) clearInterval(progress);
+  }, 100);
+  try {
+    const started = Date.now();
+    const { code, out } = await run([plan], { timeout: "30s", degradedGraceMs: 600 });
+    assert.is(code, 1, out);
+    assert.match(out, /cert-manager-issuers is Degraded, unchanged for 1s/);
+    assert.ok(Date.now() - started >= 1200, "kept waiting while the app changed");
+  } finally {
+    clearInterval(progress);
+  }
 });
 
 test("a Degraded app stops the wait early with its sync failure explained", async () => {

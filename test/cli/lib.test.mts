@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BOOTSTRAP, bootstrap } from "../../scripts/bootstrap.mts";
 import { helpText, parseFlags } from "../../scripts/lib/cli.mts";
-import { rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy, projectSourcePatch, projectsForRepo } from "../../scripts/lib/argocd.mts";
+import { DEGRADED_GRACE_MS, rootApplication, PLACEHOLDER_SOURCE, allSyncedAndHealthy, projectSourcePatch, projectsForRepo } from "../../scripts/lib/argocd.mts";
 import { githubRepo, normalizeRepoUrl, resolveGitSource } from "../../scripts/lib/git.mts";
 import { applyOrder, createKube, kubectl, parseManifests, type KubeObject } from "../../scripts/lib/kube.mts";
 import { createRunner, dryRunner, formatCommand } from "../../scripts/lib/runner.mts";
@@ -75,7 +75,8 @@ test("the root Application passes the repository and revision to every child and
 test("on OKE bootstrap tolerates a Degraded app longer: the Gateway waits for Let's Encrypt, which waits for DNS", () => {
   const oke = clusterProvider("oke").degradedGraceMs ?? 0;
   assert.ok(oke >= 10 * 60_000, `OKE grace ${oke} ms`);
-  assert.is(clusterProvider("kind").degradedGraceMs, undefined, "kind keeps the 3-minute default");
+  assert.is(clusterProvider("kind").degradedGraceMs, undefined, "kind keeps the default");
+  assert.ok(DEGRADED_GRACE_MS >= 5 * 60_000, "a first sync on a laptop passes through Degraded for minutes");
 });
 
 test("repository URLs in every spelling compare equal; GitHub ones give owner/repo", () => {
