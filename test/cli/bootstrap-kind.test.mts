@@ -24,6 +24,8 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
   const code = await bootstrap(ARGS, h.deps);
   assert.is(code, 0, h.output());
   const commands = h.runner.calls.filter((c) => !/^git (remote|rev-parse|cat-file|rev-list|status)/.test(c));
+  // The image goes in as an archive of the node's platform only (kind#3795).
+  const archive = /--output (\S+app-image\.tar)/.exec(commands.join("\n"))?.[1] ?? "(no archive)";
   assert.equal(commands, [
     "kind get clusters",
     "git --version",
@@ -35,7 +37,9 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
     "kind get clusters",
     "kind create cluster --name giropops --config clusters/kind/kind-config.yaml --wait 120s",
     "docker build -f apps/giropops-senhas/Dockerfile -t ghcr.io/giropops/giropops-senhas:dev .",
-    "kind load docker-image ghcr.io/giropops/giropops-senhas:dev --name giropops",
+    "docker version --format {{.Server.Os}}/{{.Server.Arch}}",
+    `docker image save --platform linux/amd64 --output ${archive} ghcr.io/giropops/giropops-senhas:dev`,
+    `kind load image-archive ${archive} --name giropops`,
     "kubectl kustomize gitops/argocd",
     "kubectl kustomize gitops/projects",
   ]);
@@ -76,6 +80,17 @@ test("the AppProjects applied at day 0 list the user's repository first, as root
   }
   assert.is(kube.get("Application", "root", "argocd")!.spec.source.repoURL, fork);
   assert.match(h.output(), /2 AppProjects allow https:\/\/github\.com\/someone\/giropops-platform\.git/);
+});
+
+test("a Docker before 28 (no `image save --platform`) saves the image as it is", async () => {
+  const machine = healthyMachine();
+  machine.dockerSavePlatform = false;
+  const h = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, h.deps), 0, h.output());
+  const saves = h.runner.calls.filter((c) => c.startsWith("docker image save"));
+  assert.is(saves.length, 2);
+  assert.not.match(saves[1]!, /--platform/);
+  assert.ok(h.runner.calls.some((c) => c.startsWith("kind load image-archive")));
 });
 
 test("re-running on a healthy cluster creates nothing and changes no object", async () => {
