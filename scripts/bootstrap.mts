@@ -7,7 +7,7 @@ import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
 import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
 import { UserError } from "./lib/errors.mts";
 import { resolveGitSource } from "./lib/git.mts";
-import { APP_IMAGE, buildAppImage } from "./lib/image.mts";
+import { APP_IMAGE, buildAppImage, restartOnNewImage } from "./lib/image.mts";
 import { ARGOCD_INSTALL, PROJECTS, printKubernetesPlan } from "./lib/plan.mts";
 import { preflight, preflightError } from "./lib/preflight.mts";
 import { ensureRepoCredentials } from "./lib/repository.mts";
@@ -91,6 +91,9 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const kube = deps.kube(target);
     await ui.step("Kubernetes API", async (step) => step.done(`${target.context} answers (${await kube.version()})`));
     deadline = Date.now() + timeoutMs;
+    if (provider.loadImage) {
+      await ui.step("App rollout", async (step) => step.done(await restartOnNewImage(kube, runner, APP_IMAGE)));
+    }
 
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");

@@ -40,6 +40,7 @@ test("a first kind bootstrap creates the cluster, loads the image, installs Argo
     "docker version --format {{.Server.Os}}/{{.Server.Arch}}",
     `docker image save --platform linux/amd64 --output ${archive} ghcr.io/giropops/giropops-senhas:dev`,
     `kind load image-archive ${archive} --name giropops`,
+    "docker image inspect --format {{.Id}} ghcr.io/giropops/giropops-senhas:dev",
     "kubectl kustomize gitops/argocd",
     "kubectl kustomize gitops/projects",
   ]);
@@ -109,6 +110,37 @@ test("re-running on a healthy cluster creates nothing and changes no object", as
   assert.match(again.output(), /reused kind cluster giropops/);
   assert.match(again.output(), /manages itself from git: left as it is/);
   assert.match(again.output(), /giropops-senhas\/redis-auth kept, monitoring\/grafana-admin kept/);
+});
+
+test("a re-run with a new :dev build restarts the Deployments that run it; the same build restarts nothing", async () => {
+  const machine = healthyMachine();
+  assert.is(await bootstrap(ARGS, harness({ kube, machine }).deps), 0);
+  // What Argo CD created from the kind overlay, plus a Deployment of another image.
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "giropops-senhas" } });
+  const deployment = (name: string, image: string) => ({
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: "giropops-senhas" },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } } },
+  });
+  kube.put(deployment("giropops-senhas", "ghcr.io/giropops/giropops-senhas:dev"));
+  kube.put(deployment("redis", "docker.io/library/redis:8.4.0"));
+  const generation = () => kube.get("Deployment", "giropops-senhas", "giropops-senhas")!.metadata.generation;
+  const before = generation();
+
+  machine.localImageId = "1111111111111111111111111111111111111111111111111111111111111111";
+  const rebuilt = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, rebuilt.deps), 0, rebuilt.output());
+  const app = kube.get("Deployment", "giropops-senhas", "giropops-senhas")!;
+  assert.is(app.spec.template.metadata.annotations["giropops.dev/image-id"], `sha256:${machine.localImageId}`);
+  assert.is(app.spec.template.spec.containers[0].image, "ghcr.io/giropops/giropops-senhas:dev", "the rest of the Deployment kept");
+  assert.ok(generation() > before, "the pod template changed: the Deployment rolls");
+  assert.not.ok(kube.get("Deployment", "redis", "giropops-senhas")!.spec.template.metadata.annotations, "other images untouched");
+  assert.match(rebuilt.output(), /App rollout: restarted Deployment giropops-senhas\/giropops-senhas on the new build \(111111111111\)/);
+
+  const changes = kube.changes.length;
+  const same = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, same.deps), 0, same.output());
+  assert.equal(kube.changes.slice(changes), [], "same build: nothing restarted");
+  assert.match(same.output(), /Deployment giropops-senhas\/giropops-senhas already runs this build/);
 });
 
 test("a kind cluster whose node is stopped (after a reboot) is started, not recreated", async () => {
