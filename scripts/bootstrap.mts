@@ -4,7 +4,7 @@
 import { homedir } from "node:os";
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
-import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
+import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handOverFieldOwnership, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
 import { UserError } from "./lib/errors.mts";
 import { resolveGitSource } from "./lib/git.mts";
 import { APP_IMAGE, buildAppImage, restartOnNewImage } from "./lib/image.mts";
@@ -147,6 +147,13 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
         if (error instanceof AppsNotHealthy) return error;
         throw error;
       });
+
+    if (!(outcome instanceof AppsNotHealthy)) {
+      await ui.step("Field ownership", async (step) => {
+        const handed = await handOverFieldOwnership(kube);
+        step.done(handed.length ? `Argo CD alone owns the ${handed.length} day-0 object(s) it now applies from git` : "nothing left to hand over to Argo CD");
+      });
+    }
 
     const home = deps.home ?? homedir();
     if (usesLocalCa(config.cluster) && !(outcome instanceof AppsNotHealthy)) {

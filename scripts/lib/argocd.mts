@@ -171,6 +171,55 @@ export async function handedOver(kube: Kube): Promise<boolean> {
   return (await kube.get(APPLICATION.apiVersion, APPLICATION.kind, ROOT_APP, ARGOCD_NAMESPACE)) !== undefined;
 }
 
+/** Argo CD's field manager for server-side apply (argo-cd v3.5.1 common/common.go ArgoCDSSAManager). */
+export const ARGOCD_FIELD_MANAGER = "argocd-controller";
+
+/** The kinds bootstrap applies at day 0 (gitops/argocd and gitops/projects render to these), namespaced ones in argocd. */
+const DAY0_KINDS: { apiVersion: string; kind: string; namespaced: boolean }[] = [
+  { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", namespaced: false },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", namespaced: false },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", namespaced: false },
+  { apiVersion: "v1", kind: "ServiceAccount", namespaced: true },
+  { apiVersion: "v1", kind: "ConfigMap", namespaced: true },
+  { apiVersion: "v1", kind: "Secret", namespaced: true },
+  { apiVersion: "v1", kind: "Service", namespaced: true },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespaced: true },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespaced: true },
+  { apiVersion: "apps/v1", kind: "Deployment", namespaced: true },
+  { apiVersion: "apps/v1", kind: "StatefulSet", namespaced: true },
+  { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespaced: true },
+  { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", namespaced: true },
+];
+
+type ManagedFieldsEntry = { manager?: string; operation?: string };
+
+/**
+ * Once Argo CD applies the day-0 objects from git itself, bootstrap's field
+ * manager lets go of them: otherwise a field later removed from git stays in
+ * the cluster, still owned by the day-0 apply. Only objects Argo CD co-owns
+ * (its server-side apply manager is in managedFields) are handed over; each
+ * removal is guarded by a JSON patch `test` of the entry it removes
+ * (kubernetes.io docs, Server-Side Apply: "Transferring ownership" and
+ * clearing managedFields with a non-apply patch).
+ */
+export async function handOverFieldOwnership(kube: Kube): Promise<string[]> {
+  const handed: string[] = [];
+  for (const type of DAY0_KINDS) {
+    const objects = await kube.list({ apiVersion: type.apiVersion, kind: type.kind, ...(type.namespaced ? { namespace: ARGOCD_NAMESPACE } : {}) }).catch(() => []);
+    for (const object of objects) {
+      const entries = (object.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+      const ours = entries.findIndex((e) => e.manager === FIELD_MANAGER && e.operation === "Apply");
+      if (ours === -1 || !entries.some((e) => e.manager === ARGOCD_FIELD_MANAGER)) continue;
+      await kube.jsonPatch(object, [
+        { op: "test", path: `/metadata/managedFields/${ours}/manager`, value: FIELD_MANAGER },
+        { op: "remove", path: `/metadata/managedFields/${ours}` },
+      ]);
+      handed.push(describeObject(object));
+    }
+  }
+  return handed;
+}
+
 // ---------------------------------------------------------------- Applications
 
 export type AppState = {

@@ -50,6 +50,8 @@ export type Kube = {
   get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(query: ListQuery): Promise<T[]>;
   create<T extends KubeObject = KubeObject>(object: T): Promise<T>;
+  /** An RFC 6902 JSON patch of one object (e.g. its managedFields). */
+  jsonPatch(object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">, operations: { op: string; path: string; value?: unknown }[]): Promise<KubeObject>;
   /** Lists, then re-lists on every watch event (or poll tick) until done, failed or timed out. */
   waitUntil<T extends KubeObject = KubeObject>(query: ListQuery, options: WaitOptions<T>): Promise<WaitOutcome<T>>;
 };
@@ -131,23 +133,22 @@ export function isReady(object: KubeObject): boolean {
 // client-node keeps discovery (kind -> resource path) protected; watches need it.
 class ObjectApi extends KubernetesObjectApi {
   /**
-   * Server-side apply of exactly the object given. KubernetesObjectApi.patch
+   * A PATCH of `object`'s path with exactly `body`. KubernetesObjectApi.patch
    * re-serialises built-in kinds through client-node's typed models
    * (ObjectSerializer.serialize in dist/object.js, 2.0.1), which drops every key
    * a model spells differently or lacks: NetworkPolicy `ingress[].from` (the
    * model's `_from`), a CRD schema's `x-kubernetes-preserve-unknown-fields` and
-   * `enum`. Here the JSON of the rendered object is the body (JSON is YAML, so
-   * application/apply-patch+yaml takes it); path, auth and middleware are
-   * client-node's own.
+   * `enum`; and it cannot send a JSON patch (a list). Here the body is the JSON
+   * given (JSON is YAML, so application/apply-patch+yaml takes it); path, auth
+   * and middleware are client-node's own.
    */
-  async applyExactly(object: KubeObject, fieldManager: string, force: boolean): Promise<KubeObject> {
+  async patchExactly(object: KubeObject, body: unknown, contentType: PatchStrategy, query: Record<string, string> = {}): Promise<KubeObject> {
     const path = await this.specUriPath(object, "patch");
     const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
     request.setHeaderParam("Accept", "application/json, */*;q=0.8");
-    request.setHeaderParam("Content-Type", PatchStrategy.ServerSideApply);
-    request.setQueryParam("fieldManager", fieldManager);
-    if (force) request.setQueryParam("force", "true");
-    request.setBody(JSON.stringify(object));
+    request.setHeaderParam("Content-Type", contentType);
+    for (const [key, value] of Object.entries(query)) request.setQueryParam(key, value);
+    request.setBody(JSON.stringify(body));
     return (await this.requestPromise(request)) as KubeObject;
   }
 
@@ -258,7 +259,10 @@ export function createKube(target: KubeTarget): Kube {
       const applied: KubeObject[] = [];
       for (const object of applyOrder(objects)) {
         applied.push(
-          await wrap(`server-side apply of ${describeObject(object)} failed`, () => api.applyExactly(structuredClone(object), FIELD_MANAGER, true)),
+          await wrap(`server-side apply of ${describeObject(object)} failed`, () => {
+            const exact = structuredClone(object);
+            return api.patchExactly(exact, exact, PatchStrategy.ServerSideApply, { fieldManager: FIELD_MANAGER, force: "true" });
+          }),
         );
       }
       return applied;
@@ -278,6 +282,10 @@ export function createKube(target: KubeTarget): Kube {
     },
     async create<T extends KubeObject>(object: T) {
       return wrap(`creating ${describeObject(object)} failed`, () => api.create(structuredClone(object), undefined, undefined, FIELD_MANAGER) as Promise<T>);
+    },
+    async jsonPatch(object, operations) {
+      const ref = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } } as KubeObject;
+      return wrap(`patching ${describeObject(ref)} failed`, () => api.patchExactly(ref, operations, PatchStrategy.JsonPatch));
     },
     async waitUntil<T extends KubeObject>(query: ListQuery, options: WaitOptions<T>) {
       const deadline = Date.now() + options.timeoutMs;

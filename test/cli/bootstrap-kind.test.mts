@@ -143,6 +143,26 @@ test("a re-run with a new :dev build restarts the Deployments that run it; the s
   assert.match(same.output(), /Deployment giropops-senhas\/giropops-senhas already runs this build/);
 });
 
+test("once Argo CD applies the day-0 objects itself, bootstrap's field manager lets go of them (and only of those)", async () => {
+  const machine = healthyMachine();
+  assert.is(await bootstrap(ARGS, harness({ kube, machine }).deps), 0);
+  const managers = (kind: string, name: string) => (kube.get(kind, name, kind === "CustomResourceDefinition" ? undefined : "argocd")!.metadata.managedFields as { manager: string }[]).map((m) => m.manager);
+  assert.equal(managers("Deployment", "argocd-server"), ["giropops-bootstrap"]);
+  // The argocd Application synced gitops/argocd: Argo CD's server-side apply co-owns these now.
+  for (const [kind, name] of [["Deployment", "argocd-server"], ["CustomResourceDefinition", "applications.argoproj.io"]] as const) {
+    kube.update(kind, name, kind === "CustomResourceDefinition" ? undefined : "argocd", (o) => o.metadata.managedFields.push({ manager: "argocd-controller", operation: "Apply", apiVersion: o.apiVersion }));
+  }
+  const h = harness({ kube, machine });
+  assert.is(await bootstrap(ARGS, h.deps), 0, h.output());
+  assert.equal(managers("Deployment", "argocd-server"), ["argocd-controller"]);
+  assert.equal(managers("CustomResourceDefinition", "applications.argoproj.io"), ["argocd-controller"]);
+  assert.equal(managers("Deployment", "argocd-repo-server"), ["giropops-bootstrap"], "not applied by Argo CD yet: kept");
+  assert.match(h.output(), /Field ownership: Argo CD alone owns the 2 day-0 object\(s\) it now applies from git/);
+  const patches = kube.requests.filter((r) => r.method === "PATCH" && r.contentType === "application/json-patch+json");
+  assert.is(patches.length, 2);
+  assert.match(patches[0]!.body, /"op":"test","path":"\/metadata\/managedFields\/0\/manager","value":"giropops-bootstrap"/);
+});
+
 test("a kind cluster whose node is stopped (after a reboot) is started, not recreated", async () => {
   const machine = healthyMachine({ kindClusters: new Set(["giropops"]), stoppedKindNodes: new Set(["giropops-control-plane"]) });
   const h = harness({ kube, machine });

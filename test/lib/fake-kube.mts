@@ -85,6 +85,30 @@ function merge(target: any, patch: any): any {
   return out;
 }
 
+/** RFC 6902 add, remove, replace and test; a failed test or a missing path throws (the API server answers 422). */
+function jsonPatch(target: any, operations: { op: string; path: string; value?: unknown }[]): any {
+  const doc = clone(target);
+  for (const { op, path, value } of operations) {
+    const keys = path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = keys.pop()!;
+    const parent = keys.reduce((node, key) => (node == null ? undefined : node[key]), doc);
+    if (parent == null || typeof parent !== "object") throw new Error(`doc is missing path: ${path}`);
+    const index = Array.isArray(parent) ? (last === "-" ? parent.length : Number(last)) : undefined;
+    if (op === "test") {
+      if (JSON.stringify(parent[last]) !== JSON.stringify(value)) throw new Error(`testing value ${path} failed`);
+    } else if (op === "remove") {
+      if (!(last in parent)) throw new Error(`doc is missing path: ${path}`);
+      if (Array.isArray(parent)) parent.splice(index!, 1);
+      else delete parent[last];
+    } else if (op === "add" && Array.isArray(parent)) parent.splice(index!, 0, clone(value));
+    else if (op === "add" || op === "replace") {
+      if (op === "replace" && !(last in parent)) throw new Error(`doc is missing path: ${path}`);
+      parent[last] = clone(value);
+    } else throw new Error(`unsupported op ${op}`);
+  }
+  return doc;
+}
+
 function valueAt(object: any, path: string): unknown {
   return path.split(".").reduce((value, key) => (value == null ? undefined : value[key]), object);
 }
@@ -294,6 +318,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       if (!existing) return status(res, 404, "NotFound", `${type.plural} "${name}" not found`);
       if (contentType.startsWith("application/merge-patch+json")) return json(res, 200, write(type, merge(clone(existing), patch)).object);
+      if (contentType.startsWith("application/json-patch+json")) {
+        let next: Obj;
+        try {
+          next = jsonPatch(existing, JSON.parse(body));
+        } catch (error) {
+          return status(res, 422, "Invalid", (error as Error).message);
+        }
+        return json(res, 200, write(type, next).object);
+      }
       return status(res, 415, "UnsupportedMediaType", `unsupported patch type ${contentType}`);
     }
     if (method === "PUT") {
