@@ -59,7 +59,7 @@ test("minikube: a new profile from clusters/minikube/profile.yaml, the image loa
   const h = harness({ kube, machine, overrides: { root } });
   assert.is(await bootstrap(MINIKUBE, h.deps), 0, h.output());
   assert.equal(changing(h.runner.calls), [
-    "minikube start --profile=giropops --driver=docker --cpus=4 --memory=6144mb --kubernetes-version=v1.34.0 --ports=127.0.0.1:80:30080,127.0.0.1:443:30443",
+    "minikube start --profile=giropops --keep-context --driver=docker --cni=calico --cpus=4 --memory=6144mb --kubernetes-version=v1.34.0 --ports=127.0.0.1:80:30080,127.0.0.1:443:30443",
     "docker build -f apps/giropops-senhas/Dockerfile -t ghcr.io/giropops/giropops-senhas:dev .",
     "minikube image load ghcr.io/giropops/giropops-senhas:dev --profile=giropops",
   ]);
@@ -83,7 +83,7 @@ test("minikube: a stopped profile is started as it is (its settings kept)", asyn
   const machine = healthyMachine({ minikubeProfiles: new Map([["giropops", "Stopped"]]) });
   const h = harness({ kube, machine, overrides: { root } });
   assert.is(await bootstrap(MINIKUBE, h.deps), 0, h.output());
-  assert.ok(h.runner.calls.includes("minikube start --profile=giropops"));
+  assert.ok(h.runner.calls.includes("minikube start --profile=giropops --keep-context"));
   assert.match(h.output(), /started minikube profile giropops/);
 });
 
