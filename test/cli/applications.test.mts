@@ -169,7 +169,7 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
             syncResult: {
               revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
               resources: [
-                { group: "apps", version: "v1", kind: "Deployment", namespace: "giropops-senhas", name: "giropops-senhas", status: "SyncFailed", message: "admission webhook \"vpol.validate.kyverno.svc-fail-finegrained-require-limits\" denied the request", syncPhase: "Sync" },
+                { group: "apps", version: "v1", kind: "Deployment", namespace: "giropops-senhas", name: "giropops-senhas", status: "SyncFailed", message: "admission webhook \"vpol.validate.kyverno.svc-fail-3f9c2a71\" denied the request: Policy require-resources failed: Every container must set resources.limits.cpu and resources.limits.memory.", syncPhase: "Sync" },
                 { group: "", version: "v1", kind: "Service", namespace: "giropops-senhas", name: "giropops-senhas", status: "Synced", message: "service/giropops-senhas created", syncPhase: "Sync" },
               ],
             },
@@ -184,7 +184,7 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
   assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded/);
   assert.match(out, /SyncError: Failed sync attempt to 4b825dc642cb6eb9a060e54bf8d69288fbee4904: one or more objects failed to apply/);
   assert.match(out, /last sync: Failed: one or more objects failed to apply/);
-  assert.match(out, /Deployment giropops-senhas\/giropops-senhas: SyncFailed — admission webhook "vpol\.validate\.kyverno\.svc-fail-finegrained-require-limits" denied the request/);
+  assert.match(out, /Deployment giropops-senhas\/giropops-senhas: SyncFailed — admission webhook "vpol\.validate\.kyverno\.svc-fail-3f9c2a71" denied the request: Policy require-resources failed/);
   assert.not.match(out, /Service giropops-senhas\/giropops-senhas: Synced/, "resources that synced are not listed");
   assert.match(out, /next: kubectl .* -n argocd get application giropops-senhas -o yaml/);
 });
