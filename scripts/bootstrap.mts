@@ -4,15 +4,15 @@
 import { homedir } from "node:os";
 import { COMMON_FLAGS, EXIT, configFromFlags, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { clusterProvider, type ClusterContext } from "./lib/clusters/index.mts";
-import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
+import { APPLICATION, ARGOCD_NAMESPACE, ROOT_APP, argoCdRunning, diagnose, handOverFieldOwnership, handedOver, projectsForRepo, renderKustomization, rootApplication, waitForReady, watchApplications } from "./lib/argocd.mts";
 import { UserError } from "./lib/errors.mts";
 import { resolveGitSource } from "./lib/git.mts";
-import { APP_IMAGE, buildAppImage } from "./lib/image.mts";
+import { APP_IMAGE, buildAppImage, restartOnNewImage } from "./lib/image.mts";
 import { ARGOCD_INSTALL, PROJECTS, printKubernetesPlan } from "./lib/plan.mts";
 import { preflight, preflightError } from "./lib/preflight.mts";
 import { ensureRepoCredentials } from "./lib/repository.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
-import { day0Secrets, ensureSecret } from "./lib/secrets.mts";
+import { day0Secrets, ensureNamespace, ensureSecret } from "./lib/secrets.mts";
 import { listApplications, printSummary } from "./lib/summary.mts";
 import { exportLocalCa, localCaCommand, localCaPath, usesLocalCa } from "./lib/tls.mts";
 
@@ -47,7 +47,11 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const target = provider.target(config, deps.root);
     const github = config.githubToken ? deps.github(config.githubToken) : undefined;
     const timeoutMs = config.timeoutSeconds * 1000;
-    const wait = { timeoutMs, pollMs: deps.pollMs };
+    // One deadline for everything bootstrap waits on in the cluster (Argo CD
+    // ready, then every Application), set once the API answers: --timeout is
+    // the whole wait, never once per step.
+    let deadline = Number.POSITIVE_INFINITY;
+    const wait = () => ({ timeoutMs: Math.max(0, deadline - Date.now()), pollMs: deps.pollMs });
 
     const source = await resolveGitSource(runner, deps.root, config);
     ui.line(`${dryRun ? "Plan for" : "Bootstrapping"} ${provider.label(config)} (context ${target.context}) from ${source.repoUrl} at ${source.revision}`);
@@ -90,12 +94,19 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
 
     const kube = deps.kube(target);
     await ui.step("Kubernetes API", async (step) => step.done(`${target.context} answers (${await kube.version()})`));
+    deadline = Date.now() + timeoutMs;
+    if (provider.loadImage) {
+      await ui.step("App rollout", async (step) => step.done(await restartOnNewImage(kube, runner, APP_IMAGE)));
+    }
 
     await ui.step("Argo CD", async (step) => {
       if ((await handedOver(kube)) && (await argoCdRunning(kube))) return step.done("runs and manages itself from git: left as it is");
       const argocd = await renderKustomization(runner, deps.root, ARGOCD_INSTALL);
+      // Upstream's install.yaml brings no Namespace (argo-cd v3.5.1
+      // manifests/install.yaml): the first namespaced object would get 404.
+      await ensureNamespace(kube, ARGOCD_NAMESPACE);
       await kube.apply(argocd);
-      await waitForReady(kube, argocd, { ...wait, onProgress: step.update });
+      await waitForReady(kube, argocd, { ...wait(), onProgress: step.update });
       step.done(`applied ${argocd.length} objects; CRDs Established, Deployments Available`);
     });
 
@@ -130,8 +141,8 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
     const stopSideWatch = provider.duringSync?.(kube, ui, config, deps.pollMs);
     const outcome = await ui
       .step("Applications", async (step) => {
-        const result = await watchApplications(kube, { ...wait, degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
-        if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy after ${config.timeoutSeconds}s`, result.items);
+        const result = await watchApplications(kube, { ...wait(), degradedGraceMs: deps.degradedGraceMs ?? provider.degradedGraceMs, patient: provider.patientApps, onProgress: step.update });
+        if (result.outcome !== "done") throw new AppsNotHealthy(result.reason ?? `not all Synced and Healthy within ${config.timeoutSeconds}s (--timeout covers Argo CD and the Applications together)`, result.items);
         step.done("all Synced and Healthy");
         return result;
       })
@@ -140,6 +151,13 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
         if (error instanceof AppsNotHealthy) return error;
         throw error;
       });
+
+    if (!(outcome instanceof AppsNotHealthy)) {
+      await ui.step("Field ownership", async (step) => {
+        const handed = await handOverFieldOwnership(kube);
+        step.done(handed.length ? `Argo CD alone owns the ${handed.length} day-0 object(s) it now applies from git` : "nothing left to hand over to Argo CD");
+      });
+    }
 
     const home = deps.home ?? homedir();
     if (usesLocalCa(config.cluster) && !(outcome instanceof AppsNotHealthy)) {

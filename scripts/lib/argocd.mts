@@ -171,6 +171,55 @@ export async function handedOver(kube: Kube): Promise<boolean> {
   return (await kube.get(APPLICATION.apiVersion, APPLICATION.kind, ROOT_APP, ARGOCD_NAMESPACE)) !== undefined;
 }
 
+/** Argo CD's field manager for server-side apply (argo-cd v3.5.1 common/common.go ArgoCDSSAManager). */
+export const ARGOCD_FIELD_MANAGER = "argocd-controller";
+
+/** The kinds bootstrap applies at day 0 (gitops/argocd and gitops/projects render to these), namespaced ones in argocd. */
+const DAY0_KINDS: { apiVersion: string; kind: string; namespaced: boolean }[] = [
+  { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", namespaced: false },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", namespaced: false },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", namespaced: false },
+  { apiVersion: "v1", kind: "ServiceAccount", namespaced: true },
+  { apiVersion: "v1", kind: "ConfigMap", namespaced: true },
+  { apiVersion: "v1", kind: "Secret", namespaced: true },
+  { apiVersion: "v1", kind: "Service", namespaced: true },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespaced: true },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespaced: true },
+  { apiVersion: "apps/v1", kind: "Deployment", namespaced: true },
+  { apiVersion: "apps/v1", kind: "StatefulSet", namespaced: true },
+  { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespaced: true },
+  { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", namespaced: true },
+];
+
+type ManagedFieldsEntry = { manager?: string; operation?: string };
+
+/**
+ * Once Argo CD applies the day-0 objects from git itself, bootstrap's field
+ * manager lets go of them: otherwise a field later removed from git stays in
+ * the cluster, still owned by the day-0 apply. Only objects Argo CD co-owns
+ * (its server-side apply manager is in managedFields) are handed over; each
+ * removal is guarded by a JSON patch `test` of the entry it removes
+ * (kubernetes.io docs, Server-Side Apply: "Transferring ownership" and
+ * clearing managedFields with a non-apply patch).
+ */
+export async function handOverFieldOwnership(kube: Kube): Promise<string[]> {
+  const handed: string[] = [];
+  for (const type of DAY0_KINDS) {
+    const objects = await kube.list({ apiVersion: type.apiVersion, kind: type.kind, ...(type.namespaced ? { namespace: ARGOCD_NAMESPACE } : {}) }).catch(() => []);
+    for (const object of objects) {
+      const entries = (object.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+      const ours = entries.findIndex((e) => e.manager === FIELD_MANAGER && e.operation === "Apply");
+      if (ours === -1 || !entries.some((e) => e.manager === ARGOCD_FIELD_MANAGER)) continue;
+      await kube.jsonPatch(object, [
+        { op: "test", path: `/metadata/managedFields/${ours}/manager`, value: FIELD_MANAGER },
+        { op: "remove", path: `/metadata/managedFields/${ours}` },
+      ]);
+      handed.push(describeObject(object));
+    }
+  }
+  return handed;
+}
+
 // ---------------------------------------------------------------- Applications
 
 export type AppState = {
@@ -182,6 +231,12 @@ export type AppState = {
   operation?: string;
 };
 
+/** The first managed resource whose persisted health (controller.resource.health.persist) says why. */
+function unhealthyResource(resources: ResourceStatus[] | undefined): string | undefined {
+  const bad = (resources ?? []).find((r) => r.health?.message && r.health.status !== "Healthy");
+  return bad && `${bad.kind} ${bad.namespace ? `${bad.namespace}/` : ""}${bad.name}: ${bad.health!.message}`;
+}
+
 export function appState(app: KubeObject): AppState {
   const status = app.status ?? {};
   const operation = status.operationState;
@@ -190,7 +245,9 @@ export function appState(app: KubeObject): AppState {
     sync: status.sync?.status ?? "Unknown",
     health: status.health?.status ?? "Unknown",
     revision: String(status.sync?.revision ?? "").slice(0, 7) || "-",
-    message: status.health?.message ?? (status.conditions ?? [])[0]?.message,
+    // status.health.message is deprecated and never written (argo-cd v3.5.1
+    // pkg/apis/application/v1alpha1/types.go AppHealthStatus): conditions say why.
+    message: (status.conditions ?? [])[0]?.message ?? unhealthyResource(status.resources),
     operation: operation && operation.phase !== "Succeeded" ? `${operation.phase}${operation.message ? `: ${operation.message}` : ""}` : undefined,
   };
 }
@@ -222,20 +279,38 @@ export function progressText(apps: KubeObject[]): string {
   ].join("\n");
 }
 
+/**
+ * How long an Application may stay bad (Degraded, or its sync Failed) with
+ * nothing about it changing before bootstrap gives up on it. A first sync on
+ * a laptop passes through Degraded on its way to Healthy (a ClusterIssuer
+ * before its Secret, Prometheus' NoPodReady while images pull, an HPA before
+ * metrics arrive); those states change as they resolve, and every change
+ * restarts the clock.
+ */
+export const DEGRADED_GRACE_MS = 5 * 60_000;
+
 export type WatchOptions = {
   timeoutMs: number;
   pollMs?: number;
-  /** How long an app may stay Degraded (or its sync Failed) before we stop waiting. */
+  /** How long an app may stay Degraded (or its sync Failed) without progress before we stop waiting. */
   degradedGraceMs?: number;
   /** Applications that wait on something outside the cluster (DNS): Degraded does not end the watch, the timeout does. */
   patient?: readonly string[];
   onProgress?: (text: string) => void;
 };
 
-/** Watches every Application in argocd until all are Synced and Healthy, one stays Degraded, or time runs out. */
+/** What counts as progress of an app: its sync, health, operation and each resource's status and health. */
+function progressMark(app: KubeObject): string {
+  const status = app.status ?? {};
+  const resources = ((status.resources ?? []) as ResourceStatus[]).map((r) => `${r.kind}/${r.namespace ?? ""}/${r.name}=${r.status ?? ""}/${r.health?.status ?? ""}`);
+  const results = ((status.operationState?.syncResult?.resources ?? []) as SyncResult[]).map((r) => `${r.kind}/${r.name}=${r.status ?? ""}/${r.hookPhase ?? ""}`);
+  return JSON.stringify([status.sync?.status, status.sync?.revision, status.health?.status, status.operationState?.phase, status.operationState?.retryCount, resources, results]);
+}
+
+/** Watches every Application in argocd until all are Synced and Healthy, one stays Degraded without progress, or time runs out. */
 export async function watchApplications(kube: Kube, options: WatchOptions): Promise<WaitOutcome<KubeObject>> {
-  const grace = options.degradedGraceMs ?? 180_000;
-  const badSince = new Map<string, number>();
+  const grace = options.degradedGraceMs ?? DEGRADED_GRACE_MS;
+  const badSince = new Map<string, { since: number; mark: string }>();
   return kube.waitUntil({ ...APPLICATION, namespace: ARGOCD_NAMESPACE }, {
     timeoutMs: options.timeoutMs,
     pollMs: options.pollMs,
@@ -243,12 +318,18 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
     onChange: (apps) => options.onProgress?.(progressText(apps)),
     failed: (apps) => {
       const now = Date.now();
-      for (const state of apps.map(appState)) {
+      for (const app of apps) {
+        const state = appState(app);
         const degraded = state.health === "Degraded" && !options.patient?.includes(state.name);
         const bad = degraded || state.operation?.startsWith("Failed") || state.operation?.startsWith("Error");
+        const mark = progressMark(app);
+        const seen = badSince.get(state.name);
         if (!bad) badSince.delete(state.name);
-        else if (!badSince.has(state.name)) badSince.set(state.name, now);
-        if (bad && now - badSince.get(state.name)! >= grace) return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}`;
+        else if (!seen || seen.mark !== mark) badSince.set(state.name, { since: now, mark });
+        if (bad && now - badSince.get(state.name)!.since >= grace) {
+          const minutes = Math.round(grace / 60_000);
+          return `${state.name} is ${state.health === "Degraded" ? "Degraded" : `failing to sync (${state.operation})`}${grace > 0 ? `, unchanged for ${minutes >= 1 ? `${minutes} min` : `${Math.round(grace / 1000)}s`}` : ""}`;
+        }
       }
       return undefined;
     },
@@ -256,8 +337,26 @@ export async function watchApplications(kube: Kube, options: WatchOptions): Prom
 }
 
 type ResourceStatus = { group?: string; version: string; kind: string; namespace?: string; name: string; status?: string; health?: { status?: string; message?: string } };
+type SyncResult = { group?: string; version?: string; kind: string; namespace?: string; name: string; status?: string; message?: string; hookPhase?: string };
 
-/** Why the platform is not healthy: per app, its unhealthy resources, their conditions and last events, and what to run next. */
+/** A live object's conditions that say something is wrong (status False/Unknown where True is good, or a failure reason). */
+function badConditions(object: KubeObject | undefined): { type: string; status: string; reason?: string; message?: string }[] {
+  const conditions = (object?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[];
+  // Conditions whose True means trouble (Deployment's ReplicaFailure, Pod's DisruptionTarget, …).
+  const troubleWhenTrue = /Failure|Failed|Degraded|Stalled|DisruptionTarget/;
+  return conditions.filter((c) => (troubleWhenTrue.test(c.type) ? c.status === "True" : c.status !== "True") || /Failure|Error/.test(c.reason ?? ""));
+}
+
+const apiVersionOf = (r: { group?: string; version?: string }) => (r.group ? `${r.group}/${r.version ?? ""}` : r.version ?? "v1");
+
+/**
+ * Why the platform is not healthy: per app, the reasons Argo CD recorded
+ * (status.conditions, status.operationState and its failed sync results), its
+ * unhealthy resources with their conditions and last events, and what to run
+ * next. Argo CD 3.x keeps per-resource health out of the Application unless
+ * controller.resource.health.persist is "true" (gitops/argocd sets it); when
+ * no resource carries health, the live objects' conditions are judged instead.
+ */
 export async function diagnose(kube: Kube, apps: KubeObject[]): Promise<string[]> {
   const lines: string[] = [];
   const present = new Set(apps.map((app) => app.metadata.name));
@@ -268,17 +367,31 @@ export async function diagnose(kube: Kube, apps: KubeObject[]): Promise<string[]
   for (const app of apps) {
     const state = appState(app);
     if (isGood(state)) continue;
-    lines.push(`✖ ${state.name}: ${state.sync} / ${state.health}${state.message ? ` — ${state.message}` : ""}`);
-    if (state.operation) lines.push(`    last sync: ${state.operation}`);
+    lines.push(`✖ ${state.name}: ${state.sync} / ${state.health}`);
     for (const c of (app.status?.conditions ?? []) as { type: string; message?: string }[]) lines.push(`    ${c.type}: ${c.message ?? ""}`);
-    const resources = ((app.status?.resources ?? []) as ResourceStatus[]).filter((r) => r.kind !== "Application" && ((r.health?.status && r.health.status !== "Healthy") || r.status === "OutOfSync"));
-    for (const resource of resources.slice(0, 5)) {
+    if (state.operation) lines.push(`    last sync: ${state.operation}`);
+    const results = ((app.status?.operationState?.syncResult?.resources ?? []) as SyncResult[]).filter((r) => r.status === "SyncFailed" || r.hookPhase === "Failed" || r.hookPhase === "Error");
+    for (const r of results.slice(0, 5)) lines.push(`    ${describeObject({ kind: r.kind, metadata: { name: r.name, namespace: r.namespace || undefined } })}: ${r.status ?? r.hookPhase}${r.message ? ` — ${r.message}` : ""}`);
+
+    const all = ((app.status?.resources ?? []) as ResourceStatus[]).filter((r) => r.kind !== "Application");
+    const healthPersisted = all.some((r) => r.health !== undefined);
+    const shown: { resource: ResourceStatus; object: KubeObject | undefined; bad: ReturnType<typeof badConditions> }[] = [];
+    let looked = 0;
+    for (const resource of all) {
+      if (shown.length >= 5 || looked >= 40) break;
+      const flagged = (resource.health?.status && resource.health.status !== "Healthy") || resource.status === "OutOfSync";
+      if (healthPersisted && !flagged) continue;
+      looked++;
+      const object = await kube.get(apiVersionOf(resource), resource.kind, resource.name, resource.namespace).catch(() => undefined);
+      const bad = badConditions(object);
+      if (!flagged && bad.length === 0) continue;
+      shown.push({ resource, object, bad });
+    }
+    for (const { resource, bad } of shown) {
       const ref = { kind: resource.kind, metadata: { name: resource.name, namespace: resource.namespace } };
-      lines.push(`    ${describeObject(ref)}: ${[resource.status, resource.health?.status].filter(Boolean).join(" / ")}${resource.health?.message ? ` — ${resource.health.message}` : ""}`);
-      const object = await kube.get(resource.group ? `${resource.group}/${resource.version}` : resource.version, resource.kind, resource.name, resource.namespace).catch(() => undefined);
-      for (const c of (object?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]) {
-        if (c.status !== "True" || /Failure|Error/.test(c.reason ?? "")) lines.push(`      condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
-      }
+      const judged = [resource.status, resource.health?.status].filter(Boolean).join(" / ");
+      lines.push(`    ${describeObject(ref)}: ${judged || "not ready"}${resource.health?.message ? ` — ${resource.health.message}` : ""}`);
+      for (const c of bad) lines.push(`      condition ${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`);
       if (resource.namespace) {
         const events = await kube
           .list({ apiVersion: "v1", kind: "Event", namespace: resource.namespace, fieldSelector: `involvedObject.kind=${resource.kind},involvedObject.name=${resource.name}` })

@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { UserError } from "./errors.mts";
 import { githubRepo, type GitHubRepo } from "./git.mts";
 import type { Runner } from "./runner.mts";
+import { describeObject, type Kube, type KubeObject } from "./kube.mts";
+
+/** On the pod template of every Deployment that runs the :dev image: the ID of the build it should run. */
+export const IMAGE_ID_ANNOTATION = "giropops.dev/image-id";
 
 /** The app's repository as git spells it (manifests, policies); bootstrap puts the user's owner in on OKE. */
 export const APP_REPOSITORY = "ghcr.io/giropops/giropops-senhas";
@@ -71,4 +75,28 @@ export async function buildAppImage(runner: Runner, root: string, echo?: (chunk:
     echo,
     fix: `run "docker build -f ${APP_DOCKERFILE} ." yourself to see the whole build output`,
   });
+}
+
+/**
+ * A re-run loads a new :dev build under the same tag, and running pods keep
+ * the old one (the tag did not change, so nothing rolls). Every Deployment
+ * whose containers run `image` gets the build's ID on its pod template, which
+ * rolls it exactly when the build changed. A partial server-side apply: only
+ * this annotation, owned by bootstrap's field manager, beside Argo CD's fields.
+ */
+export async function restartOnNewImage(kube: Kube, runner: Runner, image: string): Promise<string> {
+  const inspected = await runner.run("docker", ["image", "inspect", "--format", "{{.Id}}", image], { readOnly: true, check: false });
+  const id = inspected.stdout.trim();
+  if (inspected.code !== 0 || !id) return `cannot read the ID of ${image}: running pods were not restarted`;
+  const deployments = await kube.list({ apiVersion: "apps/v1", kind: "Deployment" });
+  const runsImage = (d: KubeObject) =>
+    [...(d.spec?.template?.spec?.containers ?? []), ...(d.spec?.template?.spec?.initContainers ?? [])].some((c: { image?: string }) => c.image === image);
+  const users = deployments.filter(runsImage);
+  const stale = users.filter((d) => d.spec?.template?.metadata?.annotations?.[IMAGE_ID_ANNOTATION] !== id);
+  for (const d of stale) {
+    await kube.apply([{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: d.metadata.name, namespace: d.metadata.namespace }, spec: { template: { metadata: { annotations: { [IMAGE_ID_ANNOTATION]: id } } } } }]);
+  }
+  if (users.length === 0) return "no Deployment runs it yet";
+  if (stale.length === 0) return `${users.map(describeObject).join(", ")} already run${users.length === 1 ? "s" : ""} this build`;
+  return `restarted ${stale.map(describeObject).join(", ")} on the new build (${id.replace(/^sha256:/, "").slice(0, 12)})`;
 }

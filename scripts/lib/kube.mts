@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import {
   ApiException,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -60,6 +61,8 @@ export type Kube = {
   get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(query: ListQuery): Promise<T[]>;
   create<T extends KubeObject = KubeObject>(object: T): Promise<T>;
+  /** An RFC 6902 JSON patch of one object (e.g. its managedFields). */
+  jsonPatch(object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">, operations: { op: string; path: string; value?: unknown }[]): Promise<KubeObject>;
   /** Lists, then re-lists on every watch event (or poll tick) until done, failed or timed out. */
   waitUntil<T extends KubeObject = KubeObject>(query: ListQuery, options: WaitOptions<T>): Promise<WaitOutcome<T>>;
 };
@@ -140,6 +143,26 @@ export function isReady(object: KubeObject): boolean {
 
 // client-node keeps discovery (kind -> resource path) protected; watches need it.
 class ObjectApi extends KubernetesObjectApi {
+  /**
+   * A PATCH of `object`'s path with exactly `body`. KubernetesObjectApi.patch
+   * re-serialises built-in kinds through client-node's typed models
+   * (ObjectSerializer.serialize in dist/object.js, 2.0.1), which drops every key
+   * a model spells differently or lacks: NetworkPolicy `ingress[].from` (the
+   * model's `_from`), a CRD schema's `x-kubernetes-preserve-unknown-fields` and
+   * `enum`; and it cannot send a JSON patch (a list). Here the body is the JSON
+   * given (JSON is YAML, so application/apply-patch+yaml takes it); path, auth
+   * and middleware are client-node's own.
+   */
+  async patchExactly(object: KubeObject, body: unknown, contentType: PatchStrategy, query: Record<string, string> = {}): Promise<KubeObject> {
+    const path = await this.specUriPath(object, "patch");
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    request.setHeaderParam("Accept", "application/json, */*;q=0.8");
+    request.setHeaderParam("Content-Type", contentType);
+    for (const [key, value] of Object.entries(query)) request.setQueryParam(key, value);
+    request.setBody(JSON.stringify(body));
+    return (await this.requestPromise(request)) as KubeObject;
+  }
+
   async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
     const resource = await this.resource(apiVersion, kind);
     if (!resource) throw new UserError(`the cluster does not serve ${kind} (${apiVersion})`);
@@ -372,9 +395,10 @@ export function createKube(target: KubeTarget, options: KubeOptions = {}): Kube 
       const applied: KubeObject[] = [];
       for (const object of applyOrder(objects)) {
         applied.push(
-          await wrap(`server-side apply of ${describeObject(object)} failed`, () =>
-            api.patch(structuredClone(object), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply) as Promise<KubeObject>,
-          ),
+          await wrap(`server-side apply of ${describeObject(object)} failed`, () => {
+            const exact = structuredClone(object);
+            return api.patchExactly(exact, exact, PatchStrategy.ServerSideApply, { fieldManager: FIELD_MANAGER, force: "true" });
+          }),
         );
       }
       return applied;
@@ -395,6 +419,10 @@ export function createKube(target: KubeTarget, options: KubeOptions = {}): Kube 
     },
     async create<T extends KubeObject>(object: T) {
       return wrap(`creating ${describeObject(object)} failed`, () => api.create(structuredClone(object), undefined, undefined, FIELD_MANAGER) as Promise<T>);
+    },
+    async jsonPatch(object, operations) {
+      const ref = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } } as KubeObject;
+      return wrap(`patching ${describeObject(ref)} failed`, () => api.patchExactly(ref, operations, PatchStrategy.JsonPatch));
     },
     async waitUntil<T extends KubeObject>(query: ListQuery, options: WaitOptions<T>) {
       const deadline = Date.now() + options.timeoutMs;

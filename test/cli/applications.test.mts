@@ -1,4 +1,7 @@
 import { test } from "uvu";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import * as assert from "uvu/assert";
 import { bootstrap } from "../../scripts/bootstrap.mts";
 import { startFakeKube, type FakeKube } from "../lib/fake-kube.mts";
@@ -56,6 +59,7 @@ function brokenGrafana() {
   });
 }
 
+/** status.resources as Argo CD writes them with controller.resource.health.persist "true" (gitops/argocd sets it). */
 const grafanaResources = [
   { group: "apps", version: "v1", kind: "Deployment", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Progressing", message: "Waiting for rollout to finish: 0 of 1 updated replicas are available..." } },
   { group: "", version: "v1", kind: "Service", namespace: "monitoring", name: "grafana", status: "Synced", health: { status: "Healthy" } },
@@ -83,10 +87,71 @@ test("an app that never gets healthy: timeout, diagnosis with resources, conditi
   assert.not.match(out, /unrelated event/);
   assert.not.match(out, /Service monitoring\/grafana/, "healthy resources are not listed");
   assert.match(out, /next: kubectl --kubeconfig \S+ --context kind-giropops -n monitoring describe deployment grafana/);
-  assert.match(out, /error: the platform is not healthy: not all Synced and Healthy after 2s/);
+  assert.match(out, /error: the platform is not healthy: not all Synced and Healthy within 2s \(--timeout covers Argo CD and the Applications together\)/);
   assert.not.match(out, /✖ gateway/, "healthy apps are not diagnosed");
   // the summary is still printed, so a person sees the whole picture
   assert.match(out, /gateway\s+Synced\s+Healthy/);
+});
+
+test("health not persisted (Argo CD 3.x's default): the diagnosis finds the unready resource from the live objects' conditions", async () => {
+  brokenGrafana();
+  kube.put({ apiVersion: "v1", kind: "Service", metadata: { name: "grafana", namespace: "monitoring" }, spec: { ports: [{ name: "http-web", port: 80 }] } });
+  const resources = grafanaResources.map(({ health: _health, ...r }) => r);
+  const { code, out } = await run([{ name: "monitoring", stuck: { health: "Progressing", resources } }], { timeout: "2s" });
+  assert.is(code, 1);
+  assert.match(out, /Deployment monitoring\/grafana: Synced/);
+  assert.match(out, /condition Available=False \(MinimumReplicasUnavailable\)/);
+  assert.match(out, /event Warning FailedScheduling/);
+  assert.not.match(out, /Service monitoring\/grafana/, "a Service with nothing wrong is not listed");
+});
+
+test("gitops/argocd has Argo CD persist each resource's health in the Application (off by default since 3.0)", () => {
+  const params = parseYaml(readFileSync(join(import.meta.dirname, "..", "..", "gitops", "argocd", "patches", "argocd-cmd-params-cm.yaml"), "utf8"));
+  assert.is(params.data["controller.resource.health.persist"], "true");
+});
+
+test("one deadline: the time Argo CD takes to get ready comes off the Applications' wait", async () => {
+  await kube.close();
+  kube = await startFakeKube({ context: "kind-giropops", autoReady: false });
+  // Argo CD's workloads (and CRDs) become ready 2.5 s after they are written.
+  const readyLater = setTimeout(() => {
+    for (const crd of kube.list("CustomResourceDefinition")) kube.update("CustomResourceDefinition", crd.metadata.name, undefined, (o) => (o.status = { conditions: [{ type: "Established", status: "True" }] }));
+    for (const kind of ["Deployment", "StatefulSet"]) {
+      for (const o of kube.list(kind)) kube.update(kind, o.metadata.name, o.metadata.namespace, (x) => (x.status = { observedGeneration: x.metadata.generation, readyReplicas: 1, conditions: [{ type: "Available", status: "True" }] }));
+    }
+  }, 2500);
+  try {
+    const started = Date.now();
+    const { code, out } = await run([{ name: "monitoring", stuck: { health: "Progressing" } }], { timeout: "4s" });
+    const took = Date.now() - started;
+    assert.is(code, 1, out);
+    assert.match(out, /Argo CD: applied/);
+    assert.match(out, /not all Synced and Healthy within 4s/);
+    // Two windows (2.5 s for Argo CD + 4 s for the apps) would take 6.5 s or more.
+    assert.ok(took < 6000, `bootstrap took ${took} ms`);
+  } finally {
+    clearTimeout(readyLater);
+  }
+});
+
+test("a Degraded app that keeps changing is given time; one that stays unchanged for the grace ends the wait", async () => {
+  let flips = 0;
+  const plan: ChildPlan = { name: "cert-manager-issuers", stuck: { health: "Degraded", resources: [{ group: "cert-manager.io", version: "v1", kind: "ClusterIssuer", name: "platform-ca", status: "Synced", health: { status: "Degraded" } }] } };
+  // Progress: each 100 ms another resource of the app changes its state.
+  const progress = setInterval(() => {
+    flips++;
+    plan.stuck!.resources = [...plan.stuck!.resources!, { group: "", version: "v1", kind: "Secret", namespace: "cert-manager", name: `s${flips}`, status: "Synced", health: { status: "Healthy" } }];
+    if (flips === 12) clearInterval(progress);
+  }, 100);
+  try {
+    const started = Date.now();
+    const { code, out } = await run([plan], { timeout: "30s", degradedGraceMs: 600 });
+    assert.is(code, 1, out);
+    assert.match(out, /cert-manager-issuers is Degraded, unchanged for 1s/);
+    assert.ok(Date.now() - started >= 1200, "kept waiting while the app changed");
+  } finally {
+    clearInterval(progress);
+  }
 });
 
 test("a Degraded app stops the wait early with its sync failure explained", async () => {
@@ -97,8 +162,18 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
         stuck: {
           sync: "OutOfSync",
           health: "Degraded",
-          message: "Deployment giropops-senhas: CrashLoopBackOff",
-          operation: { phase: "Failed", message: "one or more objects failed to apply, reason: admission webhook denied the request" },
+          conditions: [{ type: "SyncError", message: "Failed sync attempt to 4b825dc642cb6eb9a060e54bf8d69288fbee4904: one or more objects failed to apply (retried 5 times)." }],
+          operation: {
+            phase: "Failed",
+            message: "one or more objects failed to apply, reason: admission webhook denied the request",
+            syncResult: {
+              revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+              resources: [
+                { group: "apps", version: "v1", kind: "Deployment", namespace: "giropops-senhas", name: "giropops-senhas", status: "SyncFailed", message: "admission webhook \"vpol.validate.kyverno.svc-fail-3f9c2a71\" denied the request: Policy require-resources failed: Every container must set resources.limits.cpu and resources.limits.memory.", syncPhase: "Sync" },
+                { group: "", version: "v1", kind: "Service", namespace: "giropops-senhas", name: "giropops-senhas", status: "Synced", message: "service/giropops-senhas created", syncPhase: "Sync" },
+              ],
+            },
+          },
         },
       },
     ],
@@ -106,8 +181,11 @@ test("a Degraded app stops the wait early with its sync failure explained", asyn
   );
   assert.is(code, 1);
   assert.match(out, /error: the platform is not healthy: giropops-senhas is Degraded/);
-  assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded — Deployment giropops-senhas: CrashLoopBackOff/);
+  assert.match(out, /✖ giropops-senhas: OutOfSync \/ Degraded/);
+  assert.match(out, /SyncError: Failed sync attempt to 4b825dc642cb6eb9a060e54bf8d69288fbee4904: one or more objects failed to apply/);
   assert.match(out, /last sync: Failed: one or more objects failed to apply/);
+  assert.match(out, /Deployment giropops-senhas\/giropops-senhas: SyncFailed — admission webhook "vpol\.validate\.kyverno\.svc-fail-3f9c2a71" denied the request: Policy require-resources failed/);
+  assert.not.match(out, /Service giropops-senhas\/giropops-senhas: Synced/, "resources that synced are not listed");
   assert.match(out, /next: kubectl .* -n argocd get application giropops-senhas -o yaml/);
 });
 

@@ -70,7 +70,8 @@ test("bootstrap --dry-run --cluster kind prints the plan, runs nothing that chan
     assert.match(stdout, /would check: git ls-remote https:\/\/github\.com\/giropops\/giropops-platform\.git main/);
     assert.match(stdout, /would run: kind create cluster --name giropops --config clusters\/kind\/kind-config\.yaml --wait 120s/);
     assert.match(stdout, /would run: docker build -f apps\/giropops-senhas\/Dockerfile -t ghcr\.io\/giropops\/giropops-senhas:dev \./);
-    assert.match(stdout, /would run: kind load docker-image ghcr\.io\/giropops\/giropops-senhas:dev --name giropops/);
+    assert.match(stdout, /would run: docker image save (--platform \S+ )?--output \S+app-image\.tar ghcr\.io\/giropops\/giropops-senhas:dev/);
+    assert.match(stdout, /would run: kind load image-archive \S+app-image\.tar --name giropops/);
     assert.match(stdout, /would render gitops\/argocd/);
     assert.match(stdout, /gitops\/projects/);
     assert.match(stdout, /Secret giropops-senhas\/redis-auth/);
@@ -79,7 +80,7 @@ test("bootstrap --dry-run --cluster kind prints the plan, runs nothing that chan
     assert.match(stdout, /Dry run: nothing was changed\./);
     // nothing that changes anything ran, and no kubeconfig was written
     const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
-    for (const call of calls) assert.match(call, /^(docker --version|docker info|kind version|kind get clusters|kubectl version --client|kubectl kustomize gitops\/(argocd|projects))/, call);
+    for (const call of calls) assert.match(call, /^(docker --version|docker info|docker version|kind version|kind get clusters|kubectl version --client|kubectl kustomize gitops\/(argocd|projects))/, call);
     assert.ok(calls.includes("kind get clusters"), "it looked for an existing cluster");
     assert.not.ok(existsSync(kubeconfig), "no kubeconfig written");
   } finally {

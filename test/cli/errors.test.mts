@@ -212,6 +212,10 @@ test("API errors: an unknown kind to apply or watch, a failed wait", async () =>
     assert.match(watch.message, /Gizmo/);
 
     const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "argocd-server", namespace: "argocd" }, spec: { replicas: 1 } } as KubeObject;
+    // As on a real API server: no Namespace, no namespaced object.
+    const noNamespace = await userError(() => kube.apply([deployment]));
+    assert.match(noNamespace.message, /HTTP 404: namespaces "argocd" not found/);
+    await kube.apply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "argocd" } } as KubeObject]);
     await kube.apply([deployment]);
     const wait = await userError(() => waitForReady(kube, [deployment], { timeoutMs: 200, pollMs: 50 }));
     assert.is(wait.message, "timed out waiting for Deployment argocd-server to be ready");

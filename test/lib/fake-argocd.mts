@@ -1,6 +1,13 @@
 // Plays Argo CD's part against fake-kube: once the root Application exists it
 // "syncs" it (creating the child Applications) and moves each child towards
-// Synced/Healthy tick by tick, or leaves it stuck, as a test asks.
+// Synced/Healthy tick by tick, or leaves it stuck, as a test asks. The status
+// it writes has the shape Argo CD v3.5.1 writes (argoproj/argo-cd v3.5.1,
+// pkg/apis/application/v1alpha1/types.go ApplicationStatus): health carries
+// only `status` (its `message` is deprecated and never set); why an app is
+// unhealthy is in `conditions` (type, message) and `operationState` (phase,
+// message, syncResult.resources[] with status SyncFailed and a message);
+// status.resources[] carry `health` only when controller.resource.health.persist
+// is "true" (a plan's resources say so themselves).
 import type { FakeKube, Obj } from "./fake-kube.mts";
 
 export type ChildPlan = {
@@ -8,7 +15,7 @@ export type ChildPlan = {
   /** Ticks until Synced and Healthy (default 1). */
   healthyAfter?: number;
   /** Never becomes healthy: stays in this state with these resources. */
-  stuck?: { sync?: string; health: "Degraded" | "Progressing" | "Missing"; message?: string; resources?: Record<string, unknown>[]; operation?: Record<string, unknown> };
+  stuck?: { sync?: string; health: "Degraded" | "Progressing" | "Missing"; conditions?: { type: string; message: string }[]; resources?: Record<string, unknown>[]; operation?: Record<string, unknown> };
 };
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
@@ -47,8 +54,9 @@ export function simulateArgoCd(fake: FakeKube, children: ChildPlan[], tickMs = 2
       if (child.stuck) {
         status = {
           sync: { status: child.stuck.sync ?? "Synced", revision: "4b825dc642cb6eb9a060e54bf8d69288fbee4904" },
-          health: { status: child.stuck.health, message: child.stuck.message },
+          health: { status: child.stuck.health },
           resources: child.stuck.resources ?? [],
+          ...(child.stuck.conditions ? { conditions: child.stuck.conditions } : {}),
           ...(child.stuck.operation ? { operationState: child.stuck.operation } : {}),
         };
       } else if (ticks >= (child.healthyAfter ?? 1)) {

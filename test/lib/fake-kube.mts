@@ -2,7 +2,19 @@
 // discovery, server-side apply (PATCH application/apply-patch+yaml), get,
 // create, list (label and field selectors) and watch, over real HTTP, so
 // @kubernetes/client-node runs unchanged against it. Not a conformance
-// implementation: apply merges the applied fields over what is stored.
+// implementation: apply merges the applied fields over what is stored. Where
+// the code relies on the real API server's rules, the fake keeps them:
+//  - a namespaced object can only be written into an existing Namespace; else
+//    404 `namespaces "<ns>" not found` (kube-apiserver's NamespaceLifecycle
+//    admission plugin, kubernetes/kubernetes plugin/pkg/admission/namespace/lifecycle);
+//    default, kube-system, kube-public and kube-node-lease exist from the start,
+//    as on a new cluster;
+//  - the service proxy (/api/v1/namespaces/<ns>/services/<svc>:<port>/proxy/...)
+//    resolves <port> by the Service's spec.ports names (or numbers) and answers
+//    503 when the Service or port is not there (k8s pkg/registry/core/service/proxy
+//    plus the endpoint lookup in staging/src/k8s.io/apimachinery/pkg/util/proxy);
+//  - every request body is kept as sent (`received`), so a test can compare
+//    what arrived with what it rendered.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +44,10 @@ const BUILTIN: ResourceType[] = [
   ["networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true],
 ].map(([group, version, kind, plural, namespaced]) => ({ group, version, kind, plural, namespaced }) as ResourceType);
 
-export type Request = { method: string; path: string; query: URLSearchParams; contentType?: string };
+export type Request = { method: string; path: string; query: URLSearchParams; contentType?: string; /** The body exactly as it arrived. */ body: string };
+
+/** Answers a service-proxy request the API server forwarded: (service, resolved port, path below /proxy). */
+export type ProxyHandler = (service: Obj, port: { name?: string; port: number }, path: string, query: URLSearchParams) => { status?: number; body: unknown } | undefined;
 
 export type FakeKubeOptions = {
   /** The context bootstrap should use; the kubeconfig's current-context is another, dead one. */
@@ -41,6 +56,8 @@ export type FakeKubeOptions = {
   autoReady?: boolean;
   /** Called after every write that changed an object (simulate controllers here). */
   onChange?: (object: Obj, fake: FakeKube) => void;
+  /** What the pods behind a Service answer through the service proxy (404 when undefined). */
+  proxy?: ProxyHandler;
 };
 
 export type FakeKube = {
@@ -68,6 +85,30 @@ function merge(target: any, patch: any): any {
   return out;
 }
 
+/** RFC 6902 add, remove, replace and test; a failed test or a missing path throws (the API server answers 422). */
+function jsonPatch(target: any, operations: { op: string; path: string; value?: unknown }[]): any {
+  const doc = clone(target);
+  for (const { op, path, value } of operations) {
+    const keys = path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = keys.pop()!;
+    const parent = keys.reduce((node, key) => (node == null ? undefined : node[key]), doc);
+    if (parent == null || typeof parent !== "object") throw new Error(`doc is missing path: ${path}`);
+    const index = Array.isArray(parent) ? (last === "-" ? parent.length : Number(last)) : undefined;
+    if (op === "test") {
+      if (JSON.stringify(parent[last]) !== JSON.stringify(value)) throw new Error(`testing value ${path} failed`);
+    } else if (op === "remove") {
+      if (!(last in parent)) throw new Error(`doc is missing path: ${path}`);
+      if (Array.isArray(parent)) parent.splice(index!, 1);
+      else delete parent[last];
+    } else if (op === "add" && Array.isArray(parent)) parent.splice(index!, 0, clone(value));
+    else if (op === "add" || op === "replace") {
+      if (op === "replace" && !(last in parent)) throw new Error(`doc is missing path: ${path}`);
+      parent[last] = clone(value);
+    } else throw new Error(`unsupported op ${op}`);
+  }
+  return doc;
+}
+
 function valueAt(object: any, path: string): unknown {
   return path.split(".").reduce((value, key) => (value == null ? undefined : value[key]), object);
 }
@@ -93,6 +134,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const requests: Request[] = [];
   const changes: string[] = [];
   let revision = 100;
+  // A new cluster's own Namespaces (not in `changes`: nobody under test made them).
+  for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+    store.set(`/namespaces//${name}`, { apiVersion: "v1", kind: "Namespace", metadata: { name, uid: `uid-ns-${name}`, resourceVersion: "1", labels: { "kubernetes.io/metadata.name": name } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+  }
+  const namespaceMissing = (type: ResourceType, namespace: string | undefined) =>
+    type.namespaced && !store.has(`/namespaces//${namespace ?? "default"}`) ? (namespace ?? "default") : undefined;
 
   const typeOf = (apiVersion: string, kind: string) => {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
@@ -169,10 +216,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
-    requests.push({ method, path: url.pathname, query: url.searchParams, contentType: req.headers["content-type"] });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString();
+    requests.push({ method, path: url.pathname, query: url.searchParams, contentType: req.headers["content-type"], body });
     const parts = url.pathname.split("/").filter(Boolean);
 
     if (url.pathname === "/version") return json(res, 200, { major: "1", minor: "36", gitVersion: "v1.36.1-fake", platform: "linux/amd64" });
@@ -203,6 +250,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     let namespace: string | undefined;
     let segments = rest;
+    if (group === "" && segments[0] === "namespaces" && segments[2] === "services" && segments[4] === "proxy") {
+      const [serviceName, portRef] = (segments[3] ?? "").split(":");
+      const service = store.get(`/services/${segments[1]}/${serviceName}`);
+      if (!service) return status(res, 404, "NotFound", `services "${serviceName}" not found`);
+      const ports = (service.spec?.ports ?? []) as { name?: string; port: number }[];
+      const port = portRef === undefined ? (ports.length === 1 ? ports[0] : undefined) : ports.find((p) => p.name === portRef || String(p.port) === portRef);
+      if (!port) return status(res, 503, "ServiceUnavailable", `no endpoints available for service "${serviceName}:${portRef ?? ""}"`);
+      const answer = options.proxy?.(clone(service), port, `/${segments.slice(5).join("/")}`, url.searchParams);
+      if (!answer) return status(res, 404, "NotFound", "the server could not find the requested resource");
+      return json(res, answer.status ?? 200, answer.body);
+    }
     if (segments[0] === "namespaces" && segments.length >= 3) {
       namespace = segments[1];
       segments = segments.slice(2);
@@ -227,6 +285,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (method === "POST") {
         const object = parse(body) as Obj;
         if (namespace) object.metadata.namespace = namespace;
+        const missing = namespaceMissing(type, object.metadata.namespace);
+        if (missing) return status(res, 404, "NotFound", `namespaces "${missing}" not found`);
         if (store.has(keyOf(type, object.metadata.namespace, object.metadata.name))) return status(res, 409, "AlreadyExists", `${type.plural} "${object.metadata.name}" already exists`);
         return json(res, 201, write(type, object).object);
       }
@@ -249,6 +309,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (contentType.startsWith("application/apply-patch+yaml")) {
         const manager = url.searchParams.get("fieldManager");
         if (!manager) return status(res, 400, "BadRequest", "PATCH with apply requires a fieldManager");
+        const missing = namespaceMissing(type, namespace);
+        if (!existing && missing) return status(res, 404, "NotFound", `namespaces "${missing}" not found`);
         const next = merge(existing ? clone(existing) : {}, { ...patch, status: existing?.status ?? patch.status }) as Obj;
         next.metadata = { ...next.metadata, name, ...(namespace ? { namespace } : {}) };
         const { object, created } = write(type, next, manager);
@@ -256,6 +318,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       if (!existing) return status(res, 404, "NotFound", `${type.plural} "${name}" not found`);
       if (contentType.startsWith("application/merge-patch+json")) return json(res, 200, write(type, merge(clone(existing), patch)).object);
+      if (contentType.startsWith("application/json-patch+json")) {
+        let next: Obj;
+        try {
+          next = jsonPatch(existing, JSON.parse(body));
+        } catch (error) {
+          return status(res, 422, "Invalid", (error as Error).message);
+        }
+        return json(res, 200, write(type, next).object);
+      }
       return status(res, 415, "UnsupportedMediaType", `unsupported patch type ${contentType}`);
     }
     if (method === "PUT") {

@@ -50,6 +50,9 @@ export type Machine = {
   ahead: number;
   dirty: boolean;
   tofuApplied: boolean;
+  /** What `docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints; false: a Docker before 28 (no `image save --platform`). */
+  dockerPlatform: string;
+  dockerSavePlatform: boolean;
   /** ID of the locally built app image, and the images each minikube profile holds. */
   localImageId: string;
   minikubeImages: Map<string, { id: string; repoTags: string[] }[]>;
@@ -91,6 +94,8 @@ export function healthyMachine(overrides: Partial<Machine> = {}): Machine {
     dockerMemoryGiB: 16,
     kindClusters: new Set(),
     minikubeProfiles: new Map(),
+    dockerPlatform: "linux/amd64",
+    dockerSavePlatform: true,
     remote: { refs: { main: REMOTE_SHA } },
     origin: "https://github.com/giropops/giropops-platform.git",
     branch: "main",
@@ -151,6 +156,8 @@ export function machineRunner(m: Machine): RecordingRunner {
         return { stdout: JSON.stringify({ NCPU: m.dockerCpus, MemTotal: m.dockerMemoryGiB * 1024 ** 3 }) };
       }
       if (args[0] === "image" && args[1] === "inspect") return { stdout: `sha256:${m.localImageId}\n` };
+      if (args[0] === "version") return { stdout: `${m.dockerPlatform}\n` };
+      if (args[0] === "image" && args[1] === "save" && args.includes("--platform") && m.dockerSavePlatform === false) return { code: 125, stderr: "unknown flag: --platform\nSee 'docker image save --help'." };
       if (args[0] === "inspect") return { stdout: m.stoppedKindNodes?.has(args.at(-1)!) ? "false\n" : "true\n" };
       if (args[0] === "start") m.stoppedKindNodes?.delete(args[1]!);
       return undefined; // docker build

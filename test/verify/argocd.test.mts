@@ -21,7 +21,9 @@ test("fails naming each unhealthy Application with Argo CD's own reason", () => 
   assert.not.ok(verdict.ok);
   assert.match(verdict.summary, /2 Applications not Synced\/Healthy \(falco, giropops-senhas\)/);
   const lines = verdict.evidence.join("\n");
-  assert.match(lines, /falco: Synced\/Degraded — DaemonSet falco: 0 of 1 pods ready/);
+  // A DaemonSet's health is Progressing, never Degraded (gitops-engine pkg/health/health_daemonset.go);
+  // its message is in status.resources[].health, persisted by gitops/argocd (controller.resource.health.persist).
+  assert.match(lines, /falco: Synced\/Progressing — DaemonSet falco\/falco: Waiting for daemon set "falco" rollout to finish: 0 of 1 updated pods are available/);
   assert.match(lines, /giropops-senhas: OutOfSync\/Progressing — Failed to load target state/);
   assert.match(lines, /last sync Failed: one or more objects failed to apply/);
   assert.ok(verdict.hint?.includes("kubectl -n argocd"));

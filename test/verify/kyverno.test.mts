@@ -12,7 +12,19 @@ const deployment = (await renderKustomization(runner, REPO_ROOT, "clusters/kind/
 const template = deployment.spec.template;
 const policies = await policyNames({ runner, repoRoot: REPO_ROOT });
 
-// Recorded answers of a dry-run create (kube-apiserver 1.36, Kyverno 1.19 ValidatingPolicy webhook).
+// Answers of a dry-run create (kube-apiserver 1.36, Kyverno 1.19 ValidatingPolicy webhook),
+// shaped as upstream builds them:
+//  - Pod Security: 403 Forbidden from the PodSecurity admission plugin.
+//  - Kyverno: HTTP 400 with no reason. Kyverno's vpol handler denies with a
+//    Status without a code (kyverno v1.19.0 pkg/utils/admission/response.go
+//    Response; pkg/webhooks/resource/vpol/handler.go joins "Policy <name>
+//    failed: <message>" with "; "), and the API server raises every denial code
+//    below 400 to 400 (k8s.io/apiserver pkg/admission/plugin/webhook/errors/
+//    statuserror.go ToStatusErr). The webhook is "vpol.validate.kyverno.svc-fail"
+//    plus "-" and 8 hex digits of its selectors' digest, since this platform's
+//    Deny and Audit policies have different namespaceSelectors (kyverno v1.19.0
+//    pkg/controllers/webhook/validating.go groupBySelectors); the 8 digits here
+//    stand in for that digest.
 const status = (code: number, message: string, reason?: string) => ({
   status: code,
   body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, ...(reason ? { reason } : {}), code },
@@ -25,7 +37,7 @@ const PSA_DENIAL = status(
 );
 const KYVERNO_DENIAL = status(
   400,
-  'admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy disallow-latest-tag failed: The latest tag is not allowed; pin a version or a digest.; Policy require-resources failed: Every container must set resources.limits.cpu and resources.limits.memory.',
+  'admission webhook "vpol.validate.kyverno.svc-fail-3f9c2a71" denied the request: Policy disallow-latest-tag failed: The latest tag is not allowed; pin a version or a digest.; Policy require-resources failed: Every container must set resources.limits.cpu and resources.limits.memory.',
 );
 const ADMITTED: KubeResponse = { status: 201, body: { kind: "Pod", apiVersion: "v1", metadata: { name: "verify-good-x" } }, text: "" };
 

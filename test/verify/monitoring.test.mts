@@ -9,10 +9,11 @@ import {
   judgeRules,
   judgeTargets,
   prometheusCheck,
+  prometheusPort,
   renderedMonitoring,
   ruleGroupsIn,
 } from "../../scripts/lib/verify/monitoring.mts";
-import { contextFor, fixture, REPO_ROOT, startApiServer, type ApiServer, type Route } from "./lib/api-server.mts";
+import { contextFor, fixture, REPO_ROOT, serviceRoutes, startApiServer, type ApiServer, type Route } from "./lib/api-server.mts";
 
 const rendered = await renderedMonitoring({ runner: createRunner(), repoRoot: REPO_ROOT });
 const repoGroups = ruleGroupsIn(rendered);
@@ -71,23 +72,40 @@ test.after.each(async () => {
   api = undefined;
 });
 
-const PROXY = "/api/v1/namespaces/monitoring/services/prometheus-operated:web/proxy";
+/** The operator's governing Service as kube-prometheus-stack 88.5.3 gets it (port http-web). */
+const prometheusOperated = () => fixture("prometheus-operated-service.json");
 
-test("over HTTP: Prometheus is asked through the API server's service proxy, with the app's up query", async () => {
-  api = await startApiServer([
-    { path: `${PROXY}/api/v1/query`, answer: { body: fixture("prometheus-query-up.json") } },
-    { path: `${PROXY}/api/v1/rules`, answer: { body: rulesAnswer(repoGroups) } },
-  ]);
+test("over HTTP: Prometheus is asked through the API server's service proxy on the port the Service names, with the app's up query", async () => {
+  api = await startApiServer(serviceRoutes(prometheusOperated(), {
+    "/api/v1/query": { body: fixture("prometheus-query-up.json") },
+    "/api/v1/rules": { body: rulesAnswer(repoGroups) },
+  }));
   const [result] = await runCheck(prometheusCheck, contextFor(api));
   assert.is(result?.status, "pass", result?.summary);
-  assert.is(api.seen[0]?.query.get("query"), 'up{namespace="giropops-senhas"}');
+  const query = api.seen.find((s) => s.path.endsWith("/api/v1/query"));
+  assert.is(query?.path, "/api/v1/namespaces/monitoring/services/prometheus-operated:http-web/proxy/api/v1/query");
+  assert.is(query?.query.get("query"), 'up{namespace="giropops-senhas"}');
+});
+
+test("the Prometheus port is read from the Service: its first port, never Thanos' grpc; none means no HTTP port", async () => {
+  const thanos = { spec: { ports: [{ name: "web", port: 9090 }, { name: "grpc", port: 10901 }] } };
+  assert.is(prometheusPort(prometheusOperated()), "http-web");
+  assert.is(prometheusPort(thanos), "web");
+  assert.is(prometheusPort({ spec: { ports: [{ port: 9090 }] } }), "9090");
+  assert.is(prometheusPort({ spec: { ports: [{ name: "grpc", port: 10901 }] } }), undefined);
+  const service = prometheusOperated();
+  service.spec.ports = [];
+  api = await startApiServer(serviceRoutes(service, {}));
+  const [result] = await runCheck(prometheusCheck, contextFor(api));
+  assert.is(result?.status, "fail");
+  assert.match(result?.summary ?? "", /has no HTTP port/);
 });
 
 test("over HTTP: a rule group missing in Prometheus fails the check", async () => {
-  api = await startApiServer([
-    { path: `${PROXY}/api/v1/query`, answer: { body: fixture("prometheus-query-up.json") } },
-    { path: `${PROXY}/api/v1/rules`, answer: { body: rulesAnswer(repoGroups.slice(0, -1)) } },
-  ]);
+  api = await startApiServer(serviceRoutes(prometheusOperated(), {
+    "/api/v1/query": { body: fixture("prometheus-query-up.json") },
+    "/api/v1/rules": { body: rulesAnswer(repoGroups.slice(0, -1)) },
+  }));
   const [result] = await runCheck(prometheusCheck, contextFor(api));
   assert.is(result?.status, "fail");
   assert.match(result?.summary ?? "", /not loaded/);

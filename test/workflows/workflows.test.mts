@@ -298,6 +298,17 @@ test("pull-requests: write is granted in one job of one workflow: the one that c
   assert.equal(writers, ["diff-comment.yml:comment"]);
 });
 
+test("e2e checks out the very commit it deploys (the pull request's head, not the merge commit)", () => {
+  const e2e = workflows.find((w) => w.file === "e2e.yml")!.doc;
+  const [, job] = jobsOf(e2e)[0]!;
+  const checkout = stepsOf(job).find((s) => String(s.uses ?? "").startsWith("actions/checkout@"))!;
+  assert.is(checkout.with?.ref, "${{ env.GIT_REVISION }}");
+  assert.is(checkout.with?.repository, "${{ github.event.pull_request.head.repo.full_name || github.repository }}");
+  assert.is(job.env.GIT_REVISION, "${{ github.event.pull_request.head.sha || github.sha }}");
+  const bootstrap = stepsOf(job).find((s) => /scripts\/bootstrap\.mts/.test(String(s.run ?? "")))!;
+  assert.match(bootstrap.run, /--revision "\$GIT_REVISION"/);
+});
+
 test("the linter is live: it reports a broken workflow", async () => {
   const broken = "name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ steps.nope.outputs.x }}\n";
   const results = await runLint(broken, "broken.yml");

@@ -1,11 +1,12 @@
 // kind: one control-plane node from clusters/kind/kind-config.yaml (pinned node
 // image, host ports 80/443 mapped to the Traefik NodePorts).
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { UserError } from "../errors.mts";
 import { TOOLS } from "../preflight.mts";
-import { NOT_FOUND, lastLine } from "../runner.mts";
+import { NOT_FOUND, failure, lastLine } from "../runner.mts";
 import type { ClusterContext, ClusterProvider } from "./types.mts";
 
 export const KIND_CONFIG = "clusters/kind/kind-config.yaml";
@@ -58,8 +59,29 @@ export const kind: ClusterProvider = {
     });
     return `${runner.dryRun ? "would create" : "created"} ${kind.label(config)}`;
   },
+  // Through an archive of the node's platform only: `kind load docker-image`
+  // pipes `docker save` of every platform the image index names into `ctr
+  // import --all-platforms`, which fails with "content digest ... not found"
+  // under Docker's containerd image store (the default since Docker 29),
+  // kubernetes-sigs/kind#3795 (workaround documented by kind#4247).
   async loadImage({ runner, config }, image) {
-    await runner.run("kind", ["load", "docker-image", image, "--name", config.clusterName]);
+    const server = await runner.run("docker", ["version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], { readOnly: true, check: false });
+    const platform = /^[a-z0-9]+\/[a-z0-9]+$/.test(server.stdout.trim()) ? server.stdout.trim() : undefined;
+    const dir = runner.dryRun ? join(tmpdir(), "giropops-image") : mkdtempSync(join(tmpdir(), "giropops-image-"));
+    const archive = join(dir, "app-image.tar");
+    try {
+      const save = (withPlatform: boolean) =>
+        runner.run("docker", ["image", "save", ...(withPlatform && platform ? ["--platform", platform] : []), "--output", archive, image], { check: !withPlatform || !platform });
+      const saved = await save(true);
+      // Docker before 28 has no `save --platform`; its classic store has no other platforms to leave out.
+      if (saved.code !== 0) {
+        if (!/unknown flag: --platform/.test(saved.stderr)) throw failure("docker", ["image", "save", "--platform", platform!, "--output", archive, image], saved);
+        await save(false);
+      }
+      await runner.run("kind", ["load", "image-archive", archive, "--name", config.clusterName]);
+    } finally {
+      if (!runner.dryRun) rmSync(dir, { recursive: true, force: true });
+    }
   },
   async remove(context) {
     if (!(await listClusters(context)).includes(context.config.clusterName)) return `no ${kind.label(context.config)} to delete`;

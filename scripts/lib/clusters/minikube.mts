@@ -9,16 +9,24 @@ import type { ClusterProvider } from "./types.mts";
 
 export const MINIKUBE_PROFILE = "clusters/minikube/profile.yaml";
 
-export type MinikubeProfile = { driver: string; cpus: number; memoryMiB: number; kubernetesVersion: string; ports: string[] };
+export type MinikubeProfile = { driver: string; cpus: number; memoryMiB: number; kubernetesVersion: string; cni: string; ports: string[] };
 
 export function readProfile(root: string): MinikubeProfile {
   return parse(readFileSync(join(root, MINIKUBE_PROFILE), "utf8")) as MinikubeProfile;
 }
 
-/** The `minikube start` flags for a new profile. */
+/**
+ * The `minikube start` flags for a new profile. --keep-context: minikube
+ * otherwise switches the kubeconfig's current context to the new profile, and
+ * bootstrap never changes it (every call names its context). --cni: the
+ * default CNI minikube picks for the docker driver does not enforce
+ * NetworkPolicy; the platform's isolation depends on it.
+ */
 export function startFlags(profile: MinikubeProfile): string[] {
   return [
+    "--keep-context",
     `--driver=${profile.driver}`,
+    `--cni=${profile.cni}`,
     `--cpus=${profile.cpus}`,
     `--memory=${profile.memoryMiB}mb`,
     `--kubernetes-version=${profile.kubernetesVersion}`,
@@ -87,7 +95,7 @@ export const minikube: ClusterProvider = {
       throw new UserError(`minikube profile ${name} is invalid`, { fix: `minikube delete --profile ${name}, then re-run` });
     }
     // An existing, stopped profile keeps its settings: start it as it is.
-    const flags = current ? [] : startFlags(readProfile(root));
+    const flags = current ? ["--keep-context"] : startFlags(readProfile(root));
     await runner.run("minikube", ["start", `--profile=${name}`, ...flags], { fix: `see "minikube logs --profile=${name}"; "minikube delete --profile=${name}" then re-run starts over` });
     const [verb, done] = current ? ["start", "started"] : ["create", "created"];
     return `${runner.dryRun ? `would ${verb}` : done} ${minikube.label(config)}`;

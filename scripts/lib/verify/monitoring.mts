@@ -8,7 +8,25 @@ import { secretValue, type KubeObject } from "../kube.mts";
 import { APP_NAMESPACE, getJson, plural, resultOf, serviceProxy, type Check, type Verdict, type VerifyContext } from "./checks.mts";
 
 export const TARGET_QUERY = `up{namespace="${APP_NAMESPACE}"}`;
-const PROMETHEUS = { namespace: "monitoring", service: "prometheus-operated", port: "web" };
+/**
+ * The governing Service prometheus-operator makes for every Prometheus. Its
+ * port is named after the Prometheus' spec.portName (kube-prometheus-stack
+ * 88.5.3 sets "http-web", the operator's default is "web"), so verify reads
+ * the name from the Service instead of guessing it: prometheus-operator
+ * v0.93.0, pkg/prometheus/common.go BuildStatefulSetService puts that port
+ * first; pkg/prometheus/server/operator.go appends Thanos' "grpc" after it.
+ */
+const PROMETHEUS = { namespace: "monitoring", service: "prometheus-operated" };
+
+type ServicePort = { name?: string; port?: number };
+
+/** The port of the prometheus-operated Service that serves Prometheus' HTTP API. */
+export function prometheusPort(service: { spec?: { ports?: ServicePort[] } } | undefined): string | undefined {
+  const ports = (service?.spec?.ports ?? []).filter((p) => p.name !== "grpc");
+  const port = ports[0];
+  if (!port) return undefined;
+  return port.name || (port.port ? String(port.port) : undefined);
+}
 
 // ---- what the repository declares -------------------------------------------------
 
@@ -115,13 +133,16 @@ export function both(a: Verdict, b: Verdict): Verdict {
 
 // ---- checks -------------------------------------------------------------------------
 
-const prom = (path: string) => serviceProxy(PROMETHEUS.namespace, PROMETHEUS.service, PROMETHEUS.port, path);
 
 export const prometheusCheck: Check = {
   name: "prometheus",
   title: "Prometheus scrapes the app and has the platform rules loaded",
   hint: "kubectl -n monitoring get pods,svc",
   async run(ctx) {
+    const service = await getJson<{ spec?: { ports?: ServicePort[] } }>(ctx.kube, `/api/v1/namespaces/${PROMETHEUS.namespace}/services/${PROMETHEUS.service}`);
+    const port = prometheusPort(service);
+    if (!port) return resultOf("prometheus", { ok: false, summary: `Service ${PROMETHEUS.namespace}/${PROMETHEUS.service} has no HTTP port`, evidence: [], hint: `kubectl -n ${PROMETHEUS.namespace} get svc ${PROMETHEUS.service} -o yaml; kubectl -n monitoring get prometheus -o yaml` });
+    const prom = (path: string) => serviceProxy(PROMETHEUS.namespace, PROMETHEUS.service, port, path);
     const targets = await getJson<PromQueryAnswer>(ctx.kube, prom("/api/v1/query"), { query: TARGET_QUERY });
     const rules = await getJson<PromRulesAnswer>(ctx.kube, prom("/api/v1/rules"));
     const expected = ruleGroupsIn(await renderedMonitoring(ctx));

@@ -108,6 +108,34 @@ export async function startApiServer(routes: Route[], options: { context?: strin
   };
 }
 
+type ServiceLike = { metadata: { name: string; namespace: string }; spec: { ports: { name?: string; port: number }[] } };
+
+/**
+ * A Service and what its pods answer behind the API server's service proxy,
+ * resolved as the real one does: /services/<name>:<port>/proxy/... finds
+ * <port> among the Service's port names (or numbers), else 503 "no endpoints
+ * available"; `behind` maps the path below /proxy to an answer.
+ */
+export function serviceRoutes(service: ServiceLike, behind: Record<string, Answer | ((seen: Seen) => Answer)>): Route[] {
+  const { name, namespace } = service.metadata;
+  const base = `/api/v1/namespaces/${namespace}/services/${name}`;
+  return [
+    { path: base, answer: { body: service } },
+    {
+      path: new RegExp(`^${base}:[^/]+/proxy/`),
+      answer: (seen) => {
+        const [ref, ...rest] = seen.path.slice(base.length + 1).split("/proxy");
+        if (!service.spec.ports.some((p) => p.name === ref || String(p.port) === ref)) {
+          return { status: 503, body: { kind: "Status", apiVersion: "v1", status: "Failure", message: `no endpoints available for service "${name}:${ref}"`, reason: "ServiceUnavailable", code: 503 } };
+        }
+        const answer = behind[rest.join("/proxy")];
+        if (!answer) return notFound(seen.path);
+        return typeof answer === "function" ? answer(seen) : answer;
+      },
+    },
+  ];
+}
+
 /** A clock whose sleep only moves time forward: waits take no real time. */
 export function fakeClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): Clock & { slept: number } {
   const clock = {
