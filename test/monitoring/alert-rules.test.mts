@@ -45,8 +45,8 @@ const slow = (percent: string): Record<string, string> => ({
   description: `${percent} of user requests are failing with 5xx, enough to miss the 99.9% objective if it goes on. Not urgent; open a ticket.`,
   runbook_url: `${RUNBOOK}giropopssenhaserrorbudgetburnslow`,
 });
-const SLO = { severity: "critical", slo: "giropops-senhas-availability" };
-const SLO_TICKET = { severity: "warning", slo: "giropops-senhas-availability" };
+const SLO = { severity: "critical", slo: "giropops-senhas-availability", service: "giropops-senhas" };
+const SLO_TICKET = { severity: "warning", slo: "giropops-senhas-availability", service: "giropops-senhas" };
 
 test("promtool check rules accepts every rule group the tree ships", () => {
   const rules = writeRuleFiles(rendered);
@@ -129,7 +129,7 @@ test("HighErrorRate pages after 5 minutes above 5% 5xx, not at 4%", () => {
     description: "6% of user requests answered 5xx over the last 5 minutes.",
     runbook_url: `${RUNBOOK}giropopssenhashigherrorrate`,
   };
-  passes({ name: "6%", input_series: traffic([[20, 600]]), alert_rule_test: [fired("GiropopsSenhasHighErrorRate", "20m", { severity: "critical" }, annotations)] });
+  passes({ name: "6%", input_series: traffic([[20, 600]]), alert_rule_test: [fired("GiropopsSenhasHighErrorRate", "20m", { severity: "critical", service: "giropops-senhas" }, annotations)] });
   passes({ name: "4%", input_series: traffic([[20, 400]]), alert_rule_test: [silent("GiropopsSenhasHighErrorRate", "20m")] });
 });
 
@@ -140,7 +140,7 @@ test("HighLatency warns when a route's p95 stays above 250 ms for 10 minutes, no
     name: "p95 484 ms",
     input_series: buckets({ "0.1": 10, "0.25": 20, "0.5": 100, "+Inf": 100 }),
     alert_rule_test: [
-      fired("GiropopsSenhasHighLatency", "30m", { severity: "warning", route: "/api/senha" }, {
+      fired("GiropopsSenhasHighLatency", "30m", { severity: "warning", service: "giropops-senhas", route: "/api/senha" }, {
         summary: "Giropops Senhas p95 latency on /api/senha is above 250 ms.",
         description: "p95 latency of /api/senha has been 484.4ms for 10 minutes.",
         runbook_url: `${RUNBOOK}giropopssenhashighlatency`,
@@ -157,8 +157,8 @@ test("Down pages after 5 minutes with no target up or none scraped at all, not w
     runbook_url: `${RUNBOOK}giropopssenhasdown`,
   };
   const up = (values: string): Series[] => [{ series: 'up{namespace="giropops-senhas", job="giropops-senhas", pod="a"}', values }];
-  passes({ name: "target down", input_series: up("1x5 0x15"), alert_rule_test: [silent("GiropopsSenhasDown", "8m"), fired("GiropopsSenhasDown", "15m", { severity: "critical" }, annotations)] });
-  passes({ name: "not scraped", input_series: [{ series: 'up{namespace="other", job="other"}', values: "1x15" }], alert_rule_test: [fired("GiropopsSenhasDown", "15m", { severity: "critical", namespace: "giropops-senhas", job: "giropops-senhas" }, annotations)] });
+  passes({ name: "target down", input_series: up("1x5 0x15"), alert_rule_test: [silent("GiropopsSenhasDown", "8m"), fired("GiropopsSenhasDown", "15m", { severity: "critical", service: "giropops-senhas" }, annotations)] });
+  passes({ name: "not scraped", input_series: [{ series: 'up{namespace="other", job="other"}', values: "1x15" }], alert_rule_test: [fired("GiropopsSenhasDown", "15m", { severity: "critical", service: "giropops-senhas", namespace: "giropops-senhas", job: "giropops-senhas" }, annotations)] });
   passes({ name: "up", input_series: up("1x15"), alert_rule_test: [silent("GiropopsSenhasDown", "15m")] });
 });
 
