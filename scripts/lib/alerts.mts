@@ -161,8 +161,16 @@ export function runbookBase(repoUrl: string, revision: string): string {
   const repo = githubRepo(repoUrl);
   if (repo) return `https://github.com/${repo.owner}/${repo.repo}/blob/${revision}`;
   // Gitea, Forgejo and GitLab (which redirects to /-/blob/) all serve files at /blob/<rev>/.
-  const https = repoUrl.replace(/^(ssh:\/\/)?[^@/]+@([^:/]+):?(\d+\/)?/, "https://$2/").replace(/\.git$/, "").replace(/\/$/, "");
-  return `${https}/blob/${revision}`;
+  const ssh = !/^https?:\/\//.test(repoUrl);
+  const path = repoUrl
+    .trim()
+    .replace(/^(https?|ssh|git):\/\//, "")
+    .replace(/^[^@/]+@/, "")
+    // git@host:owner/repo, and an ssh port, which the web server does not use
+    .replace(/^([^/:]+):(\d+\/)?/, (_, host: string, port?: string) => (ssh || !port ? `${host}/` : `${host}:${port}`))
+    .replace(/\.git$/, "")
+    .replace(/\/$/, "");
+  return `https://${path}/blob/${revision}`;
 }
 
 /** The root Application's patch on `monitoring`: runbook links follow the repository, unset destinations leave the receivers. */

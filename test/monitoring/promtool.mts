@@ -14,12 +14,12 @@ import type { Rendered } from "../lib/render.mts";
 
 export const PLACEHOLDER_RUNBOOK_BASE = "https://github.com/giropops/giropops-platform/blob/main";
 
-export type Run = { code: number; output: string };
+export type Run = { code: number; output: string; stdout: string };
 
 export function tool(command: string, args: string[], cwd?: string): Run {
   const result = spawnSync(command, args, { cwd, encoding: "utf8" });
   if (result.error) throw new Error(`${command}: ${result.error.message} (install Debian's ${command === "promtool" ? "prometheus" : "prometheus-alertmanager"} package; .ci/run does)`);
-  return { code: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
+  return { code: result.status ?? 1, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
 }
 
 /** One rule file per PrometheusRule, named after it, in a fresh directory. */
