@@ -34,7 +34,7 @@ import { freePort, startRedis } from "../../apps/giropops-senhas/test/redis-serv
 import { startProcess, waitFor } from "../../apps/giropops-senhas/test/harness.mts";
 import { alertmanagerConfig, writeForTools } from "./alertmanager.mts";
 import { renderConfig } from "./monitoring.mts";
-import { PLACEHOLDER_RUNBOOK_BASE } from "./promtool.mts";
+import { PLACEHOLDER_RUNBOOK_BASE, tool } from "./promtool.mts";
 
 type Notification = { receiver: string; status: string; alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[]; at: number };
 
@@ -46,6 +46,9 @@ function daemon(command: string, args: string[]): { child: ChildProcess; output:
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return { child, output: () => output, stop: async () => (child.exitCode === null && child.signalCode === null ? (child.kill("SIGTERM"), exited) : undefined) };
 }
+
+// Missing engines are named with the package to install, not a spawn error.
+for (const binary of ["prometheus", "prometheus-alertmanager"]) tool(binary, ["--version"]);
 
 test("Redis stops: the fast-burn page reaches the webhook with summary, value and runbook; Redis back: it resolves", async () => {
   const dir = mkdtempSync(join(tmpdir(), "alert-e2e-"));

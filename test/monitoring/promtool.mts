@@ -18,7 +18,7 @@ export type Run = { code: number; output: string; stdout: string };
 
 export function tool(command: string, args: string[], cwd?: string): Run {
   const result = spawnSync(command, args, { cwd, encoding: "utf8" });
-  if (result.error) throw new Error(`${command}: ${result.error.message} (install Debian's ${command === "promtool" ? "prometheus" : "prometheus-alertmanager"} package; .ci/run does)`);
+  if (result.error) throw new Error(`${command}: ${result.error.message} (install Debian's ${/^(promtool|prometheus)$/.test(command) ? "prometheus" : "prometheus-alertmanager"} package: sudo apt-get install prometheus prometheus-alertmanager; .ci/run does)`);
   return { code: result.status ?? 1, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
 }
 
