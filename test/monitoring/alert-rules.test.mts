@@ -30,7 +30,7 @@ function traffic(phases: [number, number][], everyMinutes = 1): Series[] {
   ];
 }
 /** The day-long windows (2h to 3d) sampled every 5 minutes: the same ratios, far fewer samples. */
-const daily = (phases: [number, number][]) => ({ interval: "5m", input_series: traffic(phases, 5) });
+const daily = (phases: [number, number][]) => ({ interval: "5m", evaluationInterval: "5m", input_series: traffic(phases, 5) });
 
 const fired = (alertname: string, eval_time: string, labels: Record<string, string>, annotations: Record<string, string>): AlertCase => ({ eval_time, alertname, exp_alerts: [{ exp_labels: labels, exp_annotations: annotations }] });
 const silent = (alertname: string, eval_time: string): AlertCase => ({ eval_time, alertname, exp_alerts: [] });
@@ -78,17 +78,20 @@ test("the error ratio is 0, not empty, when no 5xx has ever happened, and the bu
 
 test("BurnFast pages at 14.5x over 1h and 5m, stays quiet at 14.3x", () => {
   // Five healthy hours keep the 6h window below 6x: only the 1h pair decides.
-  passes({ name: "14.5x", input_series: traffic([[300, 0], [60, 145]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "360m", SLO, fast("1.45%"))] });
-  passes({ name: "14.3x", input_series: traffic([[300, 0], [60, 143]]), alert_rule_test: [silent("GiropopsSenhasErrorBudgetBurnFast", "360m")] });
+  passes({ name: "14.5x", input_series: traffic([[300, 0], [70, 145]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "370m", SLO, fast("1.45%"))] });
+  passes({ name: "14.3x", input_series: traffic([[300, 0], [70, 143]]), alert_rule_test: [silent("GiropopsSenhasErrorBudgetBurnFast", "370m")] });
 });
 
+// Every value an annotation shows is read where the window lies wholly inside
+// one phase: promtool may evaluate the recording groups (interval 30s) just
+// before or just after the alerting group at the same instant.
 test("BurnFast: once errors stop, the 5m window silences the page while the 1h window is still above 14.4x", () => {
   passes({
-    name: "1h at 30x, then 10 healthy minutes",
-    input_series: traffic([[300, 0], [60, 300], [10, 0]]),
-    alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "360m", SLO, fast("3%")), silent("GiropopsSenhasErrorBudgetBurnFast", "370m")],
+    name: "90 minutes at 20x, then 10 healthy minutes",
+    input_series: traffic([[300, 0], [90, 200], [10, 0]]),
+    alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "390m", SLO, fast("2%")), silent("GiropopsSenhasErrorBudgetBurnFast", "400m")],
     // The long window alone would still page.
-    promql_expr_test: [{ expr: "giropops:slo_errors_per_request:ratio_rate1h > bool 0.0144", eval_time: "370m", exp_samples: [{ labels: "{}", value: 1 }] }],
+    promql_expr_test: [{ expr: "giropops:slo_errors_per_request:ratio_rate1h > bool 0.0144", eval_time: "400m", exp_samples: [{ labels: "{}", value: 1 }] }],
   });
 });
 
@@ -108,9 +111,9 @@ test("BurnFast: 35 healthy minutes after 6h at 10x, the 30m window silences the 
 });
 
 test("BurnSlow tickets at 3.1x over 1d and 2h, stays quiet at 2.9x", () => {
-  // Two healthy days keep the 3d window below 1x: only the 1d pair decides.
-  passes({ name: "3.1x", ...daily([[2880, 0], [1440, 31]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnSlow", "4320m", SLO_TICKET, slow("0.31%"))] });
-  passes({ name: "2.9x", ...daily([[2880, 0], [1440, 29]]), alert_rule_test: [silent("GiropopsSenhasErrorBudgetBurnSlow", "4320m")] });
+  // 49.5 healthy hours keep the 3d window below 1x: only the 1d pair decides.
+  passes({ name: "3.1x", ...daily([[2850, 0], [1470, 31]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnSlow", "4320m", SLO_TICKET, slow("0.31%"))] });
+  passes({ name: "2.9x", ...daily([[2850, 0], [1470, 29]]), alert_rule_test: [silent("GiropopsSenhasErrorBudgetBurnSlow", "4320m")] });
 });
 
 test("BurnSlow tickets at 1.1x over 3d and 6h, stays quiet at 0.9x; 6 healthy hours silence it", () => {
@@ -118,7 +121,7 @@ test("BurnSlow tickets at 1.1x over 3d and 6h, stays quiet at 0.9x; 6 healthy ho
   passes({ name: "0.9x", ...daily([[4320, 9]]), alert_rule_test: [silent("GiropopsSenhasErrorBudgetBurnSlow", "4320m")] });
   passes({
     name: "1d at 5x, then 6h10m healthy",
-    ...daily([[2880, 0], [1440, 50], [370, 0]]),
+    ...daily([[2850, 0], [1470, 50], [370, 0]]),
     alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnSlow", "4320m", SLO_TICKET, slow("0.5%")), silent("GiropopsSenhasErrorBudgetBurnSlow", "4690m")],
   });
 });
@@ -244,7 +247,7 @@ test("the unit tests can fail: a burn-rate factor of 15 instead of 14.4 leaves 1
   const broken = structuredClone(rendered);
   const rule = broken.find((r) => r.object.metadata?.name === "giropops-senhas")!;
   for (const group of rule.object.spec.groups) for (const r of group.rules) if (r.alert === "GiropopsSenhasErrorBudgetBurnFast") r.expr = String(r.expr).replaceAll("14.4 *", "15 *");
-  const run = promtoolTest(broken, { name: "14.5x", input_series: traffic([[300, 0], [60, 145]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "360m", SLO, fast("1.45%"))] });
+  const run = promtoolTest(broken, { name: "14.5x", input_series: traffic([[300, 0], [70, 145]]), alert_rule_test: [fired("GiropopsSenhasErrorBudgetBurnFast", "370m", SLO, fast("1.45%"))] });
   assert.is.not(run.code, 0, run.output);
   assert.match(run.output, /FAILED/);
 });

@@ -54,7 +54,7 @@ export function counter(phases: [number, number][], everyMinutes = 1): string {
 export type Series = { series: string; values: string };
 export type AlertCase = { eval_time: string; alertname: string; exp_alerts: { exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }[] };
 export type PromqlCase = { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] };
-export type UnitTest = { name: string; interval?: string; input_series: Series[]; alert_rule_test?: AlertCase[]; promql_expr_test?: PromqlCase[] };
+export type UnitTest = { name: string; interval?: string; evaluationInterval?: string; input_series: Series[]; alert_rule_test?: AlertCase[]; promql_expr_test?: PromqlCase[] };
 
 /** Runs one promtool unit-test group against the rendered rule files; returns promtool's output on failure. */
 export function promtoolTest(rendered: Rendered[], test: UnitTest): Run {
@@ -65,7 +65,7 @@ export function promtoolTest(rendered: Rendered[], test: UnitTest): Run {
       file,
       stringify({
         rule_files: rules.files,
-        evaluation_interval: "1m",
+        evaluation_interval: test.evaluationInterval ?? "1m",
         tests: [{ name: test.name, interval: test.interval ?? "1m", external_labels: { runbook_base: PLACEHOLDER_RUNBOOK_BASE }, input_series: test.input_series, alert_rule_test: test.alert_rule_test, promql_expr_test: test.promql_expr_test }],
       }),
     );
