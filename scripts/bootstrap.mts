@@ -13,6 +13,7 @@ import { preflight, preflightError } from "./lib/preflight.mts";
 import { ensureRepoCredentials } from "./lib/repository.mts";
 import { scriptArguments, exit } from "./lib/runtime.mts";
 import { day0Secrets, ensureNamespace, ensureSecret } from "./lib/secrets.mts";
+import { configuredDestinations, ensureAlertSecrets } from "./lib/alerts.mts";
 import { listApplications, printSummary } from "./lib/summary.mts";
 import { exportLocalCa, localCaCommand, localCaPath, usesLocalCa } from "./lib/tls.mts";
 
@@ -123,6 +124,13 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       step.done(outcomes.map((o) => `${o.name} ${o.outcome}`).join(", "));
     });
 
+    const alerts = await ui.step("Alert destinations", async (step) => {
+      const summary = await ensureAlertSecrets(kube, config);
+      step.done(summary);
+      if (configuredDestinations(config).length === 0) ui.warn(summary);
+      return summary;
+    });
+
     await ui.step("Hand over to git", async (step) => {
       const root = rootApplication({ ...config, gitRepoUrl: credentials.argoUrl, gitRevision: source.revision });
       // Project platform must list the repository before it admits root; once
@@ -171,7 +179,7 @@ export async function bootstrap(argv: string[], deps: Deps): Promise<number> {
       });
     }
 
-    printSummary(ui, config, target, outcome instanceof AppsNotHealthy ? outcome.apps : await listApplications(kube), { home });
+    printSummary(ui, config, target, outcome instanceof AppsNotHealthy ? outcome.apps : await listApplications(kube), { home, alerts });
     if (outcome instanceof AppsNotHealthy) {
       ui.section("Diagnosis");
       for (const line of await diagnose(kube, outcome.apps)) ui.line(line);

@@ -239,4 +239,30 @@ test("a Redis password with a quote or backslash is refused (Redis reads it from
   assert.is(loadConfig({ env: { REDIS_PASSWORD: "Abcdefgh-1234_x" } }).redisPassword, "Abcdefgh-1234_x");
 });
 
+test("alert destinations: good values are read; a bad one gets one line naming the variable, never its value", () => {
+  const good = {
+    ALERT_NTFY_URL: "https://ntfy.sh/giropops-x7q",
+    ALERT_NTFY_TOKEN: "tk_abcdefghijklmnopqrstuvwxyz012",
+    ALERT_SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T000/B000/secretpart",
+    ALERT_WEBHOOK_URL: "http://receiver.example.com:8080/hook",
+  };
+  const config = loadConfig({ env: good });
+  assert.equal([config.alertNtfyUrl, config.alertNtfyToken, config.alertSlackWebhookUrl, config.alertWebhookUrl], Object.values(good));
+  assert.is(loadConfig({ env: {} }).alertNtfyUrl, undefined);
+  const message = problemsOf(() =>
+    loadConfig({ env: { ALERT_NTFY_URL: "https://ntfy.sh/topic?secret=1", ALERT_SLACK_WEBHOOK_URL: "https://example.com/services/secretpart", ALERT_WEBHOOK_URL: "ftp://x/secretpart" } }),
+  );
+  const lines = message.split("\n").filter((l) => l.startsWith("  - "));
+  assert.equal(lines, [
+    "  - ALERT_NTFY_URL=(hidden) must be an ntfy topic URL such as https://ntfy.sh/my-unguessable-topic (no query string)",
+    "  - ALERT_SLACK_WEBHOOK_URL=(hidden) must be a Slack incoming-webhook URL (https://hooks.slack.com/services/…)",
+    "  - ALERT_WEBHOOK_URL=(hidden) must be an http(s) URL that accepts Alertmanager's webhook JSON",
+  ]);
+  assert.not.match(message, /secret/);
+  assert.match(problemsOf(() => loadConfig({ env: { ALERT_NTFY_TOKEN: good.ALERT_NTFY_TOKEN } })), /ALERT_NTFY_TOKEN is set but ALERT_NTFY_URL is not/);
+  assert.match(problemsOf(() => loadConfig({ env: { ALERT_NTFY_URL: good.ALERT_NTFY_URL, ALERT_NTFY_TOKEN: "password" } })), /ALERT_NTFY_TOKEN=\(hidden\) must be an ntfy access token/);
+  const example = readFileSync(join(import.meta.dirname, "../.env.example"), "utf8");
+  for (const name of Object.keys(good)) assert.match(example, new RegExp(`^# ${name}=`, "m"), name);
+});
+
 test.run();

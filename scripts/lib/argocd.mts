@@ -8,6 +8,7 @@ import type { Config } from "./config.mts";
 import { UserError } from "./errors.mts";
 import { FIELD_MANAGER, describeObject, isReady, kubectl, parseManifests, secretData, type Kube, type KubeObject, type WaitOutcome } from "./kube.mts";
 import { appImagePolicyPatches } from "./image.mts";
+import { monitoringPatches, notificationsPatches, type AlertConfig } from "./alerts.mts";
 import { lastLine, type Runner } from "./runner.mts";
 
 export const ARGOCD_NAMESPACE = "argocd";
@@ -18,7 +19,7 @@ export const SOURCE_LABEL = "giropops.dev/source";
 /** What the Applications and AppProjects in git say; the root Application patches it. */
 export const PLACEHOLDER_SOURCE = { repoURL: "https://github.com/giropops/giropops-platform.git", targetRevision: "main" } as const;
 
-export type RootInput = Pick<Config, "cluster"> & Partial<Pick<Config, "gitRepoUrl" | "gitRevision">>;
+export type RootInput = Pick<Config, "cluster"> & Partial<Pick<Config, "gitRepoUrl" | "gitRevision" | "domain">> & AlertConfig;
 
 type JsonPatch = { op: "replace"; path: string; value: string }[];
 
@@ -53,7 +54,8 @@ export function projectsForRepo(objects: KubeObject[], repoURL: string): KubeObj
  * The root Application (not in git): clusters/<cluster> from the user's repo
  * and revision, passed down to every child Application labelled
  * giropops.dev/source=git and to every AppProject by kustomize patches
- * (on OKE also into the app image policies, see appImagePolicyPatches).
+ * (on OKE also into the app image policies, see appImagePolicyPatches); the
+ * alert destinations set in .env choose the receivers (alerts.mts).
  * Offline validation renders with exactly these patches.
  */
 export function rootApplication(config: RootInput): KubeObject {
@@ -80,6 +82,9 @@ export function rootApplication(config: RootInput): KubeObject {
               ]),
             },
             { target: { group, kind: "AppProject" }, patch: JSON.stringify(projectSourcePatch(repoURL)) },
+            // Runbook links follow the repository; alert destinations not set in .env leave the receivers.
+            ...monitoringPatches(repoURL, targetRevision, config),
+            ...notificationsPatches(config),
             // OKE pulls the app from the repository owner's GHCR: the image policies name that owner.
             ...(config.cluster === "oke" ? appImagePolicyPatches(repoURL) : []),
           ],
@@ -194,6 +199,14 @@ const DAY0_KINDS: { apiVersion: string; kind: string; namespaced: boolean }[] = 
 type ManagedFieldsEntry = { manager?: string; operation?: string };
 
 /**
+ * Day-0 objects whose content bootstrap keeps writing after the hand-over:
+ * upstream ships argocd-notifications-secret empty and bootstrap fills it from
+ * .env (lib/alerts.mts). Keeping bootstrap's ownership of its data is what lets
+ * a destination removed from .env leave the Secret on the next run.
+ */
+const KEPT_BY_BOOTSTRAP = new Set(["Secret/argocd-notifications-secret"]);
+
+/**
  * Once Argo CD applies the day-0 objects from git itself, bootstrap's field
  * manager lets go of them: otherwise a field later removed from git stays in
  * the cluster, still owned by the day-0 apply. Only objects Argo CD co-owns
@@ -210,6 +223,7 @@ export async function handOverFieldOwnership(kube: Kube): Promise<string[]> {
       const entries = (object.metadata.managedFields ?? []) as ManagedFieldsEntry[];
       const ours = entries.findIndex((e) => e.manager === FIELD_MANAGER && e.operation === "Apply");
       if (ours === -1 || !entries.some((e) => e.manager === ARGOCD_FIELD_MANAGER)) continue;
+      if (KEPT_BY_BOOTSTRAP.has(`${object.kind ?? type.kind}/${object.metadata.name}`)) continue;
       await kube.jsonPatch(object, [
         { op: "test", path: `/metadata/managedFields/${ours}/manager`, value: FIELD_MANAGER },
         { op: "remove", path: `/metadata/managedFields/${ours}` },

@@ -31,6 +31,10 @@ export type Config = {
   cloudflareApiToken: string | undefined;
   grafanaAdminPassword: string | undefined;
   redisPassword: string | undefined;
+  alertNtfyUrl: string | undefined;
+  alertNtfyToken: string | undefined;
+  alertSlackWebhookUrl: string | undefined;
+  alertWebhookUrl: string | undefined;
 };
 
 type Parser<T> = (raw: string) => T | { problem: string };
@@ -80,6 +84,11 @@ const clusterName = matching(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "lower-case
 const ocid = (kind: string) => matching(new RegExp(`^ocid1\\.${kind}\\.oc\\d\\.[\\w.-]*\\.[a-z0-9]+$`), `an OCI ${kind} OCID (ocid1.${kind}.oc1..…)`);
 const secret = matching(/^\S{12,}$/, "at least 12 characters with no spaces");
 // Redis reads its password from a config line in double quotes (deploy/redis): no quote or backslash.
+// Alert destinations (scripts/lib/alerts.mts). Their values are secrets: messages never show them.
+const ntfyTopicUrl = matching(/^https?:\/\/[\w.-]+(:\d+)?(\/[\w.-]+)*\/[\w-]{1,64}$/, "an ntfy topic URL such as https://ntfy.sh/my-unguessable-topic (no query string)");
+const ntfyToken = matching(/^tk_[A-Za-z0-9]{20,}$/, "an ntfy access token (tk_ followed by letters and digits)");
+const slackWebhook = matching(/^https:\/\/hooks\.slack\.com\/services\/[\w/]+$/, "a Slack incoming-webhook URL (https://hooks.slack.com/services/…)");
+const webhookUrl = matching(/^https?:\/\/[\w.-]+(:\d+)?(\/\S*)?$/, "an http(s) URL that accepts Alertmanager's webhook JSON");
 const redisSecret = matching(/^[^\s"\\]{12,}$/, 'at least 12 characters with no spaces, " or \\');
 
 /**
@@ -117,6 +126,10 @@ const VARIABLES: Variable<unknown>[] = [
   { key: "cloudflareApiToken", env: "CLOUDFLARE_API_TOKEN", parse: matching(/^\S{20,}$/, "a Cloudflare API token") },
   { key: "grafanaAdminPassword", env: "GRAFANA_ADMIN_PASSWORD", parse: secret },
   { key: "redisPassword", env: "REDIS_PASSWORD", parse: redisSecret },
+  { key: "alertNtfyUrl", env: "ALERT_NTFY_URL", parse: ntfyTopicUrl },
+  { key: "alertNtfyToken", env: "ALERT_NTFY_TOKEN", parse: ntfyToken },
+  { key: "alertSlackWebhookUrl", env: "ALERT_SLACK_WEBHOOK_URL", parse: slackWebhook },
+  { key: "alertWebhookUrl", env: "ALERT_WEBHOOK_URL", parse: webhookUrl },
 ];
 
 /** The environment variable behind each setting, for messages and docs. */
@@ -163,7 +176,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
     const parsed = variable.parse(raw.trim());
     if (parsed !== null && typeof parsed === "object" && "problem" in parsed) {
-      const shown = /TOKEN|PASSWORD/.test(variable.env) ? "(hidden)" : JSON.stringify(raw);
+      const shown = /TOKEN|PASSWORD|^ALERT_/.test(variable.env) ? "(hidden)" : JSON.stringify(raw);
       problems.push(flag ? `${flag.flag} ${shown} ${parsed.problem}` : `${variable.env}=${shown} ${parsed.problem}`);
       if (flag) badFlag = true;
     } else {
@@ -190,6 +203,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
       problems.push(`OKE_NODE_COUNT × OKE_NODE_MEMORY_GB = ${nodes * memory} GB exceeds the Always Free ${free.memoryGb} GB (OKE_FREE_MEMORY_GB)`);
     }
   }
+
+  if (config.alertNtfyToken !== undefined && config.alertNtfyUrl === undefined) problems.push("ALERT_NTFY_TOKEN is set but ALERT_NTFY_URL is not: the token is for an ntfy topic");
 
   if (problems.length > 0) {
     const where = options.envFile ? ` (from ${options.envFile}, the environment or flags)` : "";

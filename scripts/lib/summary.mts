@@ -52,7 +52,7 @@ export async function listApplications(kube: Kube): Promise<KubeObject[]> {
   return apps.sort((a, b) => (a.metadata.name === ROOT_APP ? -1 : b.metadata.name === ROOT_APP ? 1 : a.metadata.name.localeCompare(b.metadata.name)));
 }
 
-export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" | "clusterName">, target: KubeTarget, apps: KubeObject[], options: { home?: string } = {}): void {
+export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" | "clusterName">, target: KubeTarget, apps: KubeObject[], options: { home?: string; alerts?: string } = {}): void {
   ui.section(`Applications (context ${target.context})`);
   const rows = apps.map(appState).map((s) => [s.name, s.sync, s.health, s.revision]);
   ui.line(rows.length ? table(["NAME", "SYNC", "HEALTH", "REVISION"], rows) : "(none yet: the root Application has not synced)");
@@ -73,6 +73,10 @@ export function printSummary(ui: Ui, config: Pick<Config, "cluster" | "domain" |
   for (const e of list.filter((e) => e.login !== "no login")) ui.line(`${e.name}: ${e.login}`);
   const open = list.filter((e) => e.login === "no login").map((e) => e.name);
   ui.line(`${open.slice(0, -1).join(", ")} and ${open.at(-1)} need no login.`);
+  if (options.alerts) {
+    ui.section("Alerts");
+    ui.line(options.alerts);
+  }
   ui.section("Next");
   ui.line(`kubectl commands: add --context ${target.context}${target.kubeconfigPath ? ` --kubeconfig ${target.kubeconfigPath}` : ""} (bootstrap never changes your current context)`);
   ui.line(`status again: ${runWith()} scripts/status.mts` + (config.cluster !== "kind" ? ` --cluster ${config.cluster}` : "") + (config.clusterName !== "giropops" ? ` --name ${config.clusterName}` : ""));

@@ -149,7 +149,7 @@ test("once Argo CD applies the day-0 objects itself, bootstrap's field manager l
   const managers = (kind: string, name: string) => (kube.get(kind, name, kind === "CustomResourceDefinition" ? undefined : "argocd")!.metadata.managedFields as { manager: string }[]).map((m) => m.manager);
   assert.equal(managers("Deployment", "argocd-server"), ["giropops-bootstrap"]);
   // The argocd Application synced gitops/argocd: Argo CD's server-side apply co-owns these now.
-  for (const [kind, name] of [["Deployment", "argocd-server"], ["CustomResourceDefinition", "applications.argoproj.io"]] as const) {
+  for (const [kind, name] of [["Deployment", "argocd-server"], ["CustomResourceDefinition", "applications.argoproj.io"], ["Secret", "argocd-notifications-secret"]] as const) {
     kube.update(kind, name, kind === "CustomResourceDefinition" ? undefined : "argocd", (o) => o.metadata.managedFields.push({ manager: "argocd-controller", operation: "Apply", apiVersion: o.apiVersion }));
   }
   const h = harness({ kube, machine });
@@ -157,6 +157,8 @@ test("once Argo CD applies the day-0 objects itself, bootstrap's field manager l
   assert.equal(managers("Deployment", "argocd-server"), ["argocd-controller"]);
   assert.equal(managers("CustomResourceDefinition", "applications.argoproj.io"), ["argocd-controller"]);
   assert.equal(managers("Deployment", "argocd-repo-server"), ["giropops-bootstrap"], "not applied by Argo CD yet: kept");
+  // bootstrap keeps writing the notification destinations into it (lib/alerts.mts): its ownership stays.
+  assert.equal(managers("Secret", "argocd-notifications-secret").sort(), ["argocd-controller", "giropops-bootstrap"]);
   assert.match(h.output(), /Field ownership: Argo CD alone owns the 2 day-0 object\(s\) it now applies from git/);
   const patches = kube.requests.filter((r) => r.method === "PATCH" && r.contentType === "application/json-patch+json");
   assert.is(patches.length, 2);

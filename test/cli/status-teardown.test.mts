@@ -84,8 +84,16 @@ test("status and bootstrap end with the same summary (shared code)", async () =>
   const b = harness({ kube, home, machine: healthyMachine({ kindClusters: new Set(["giropops"]) }) });
   await bootstrap(["--repo", REPO, "--revision", "main"], b.deps);
   assert.match(b.output(), /Applications \(context kind-giropops\)/);
-  const urls = (text: string) => text.slice(text.indexOf("\nURLs"), text.indexOf("\nNext"));
+  const urls = (text: string) => text.slice(text.indexOf("\nURLs"), text.indexOf("\nAlerts"));
   assert.is(urls(b.output()), urls(summary));
+  // Where alerts go: before bootstrap there is no Secret to say; after it, both say nothing is set.
+  const alerts = (text: string) => text.slice(text.indexOf("\nAlerts"), text.indexOf("\nNext")).trim();
+  assert.match(alerts(summary), /alerts go nowhere: the Secret monitoring\/alert-destinations is missing \(run bootstrap\)/);
+  const none = /alerts go nowhere: no destination set \(set ALERT_NTFY_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_WEBHOOK_URL in \.env and re-run bootstrap\)/;
+  assert.match(alerts(b.output()), none);
+  const again = harness({ kube, home });
+  await status([], again.deps);
+  assert.is(alerts(again.output()), alerts(b.output().slice(b.output().indexOf("Applications (context"))));
 });
 
 test("status without Argo CD, or without a reachable cluster, says what to do", async () => {

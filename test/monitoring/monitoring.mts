@@ -8,7 +8,8 @@ import { problems, selectors, expandGrafanaVariables } from "./promql.mts";
 
 export const CONFIG_DIR = "gitops/monitoring/config";
 export const README = "gitops/monitoring/README.md";
-export const RUNBOOK_BASE = "https://github.com/giropops/giropops-platform/blob/main/gitops/monitoring/README.md#";
+/** How every runbook_url starts: the external label the root Application sets to the deployed repository (scripts/lib/alerts.mts). */
+export const RUNBOOK_BASE = "{{ $externalLabels.runbook_base }}/gitops/monitoring/README.md#";
 /** The PrometheusRule whose expressions may only use the app's own series. */
 export const APP_RULE = "giropops-senhas";
 export const APP_DASHBOARD_UID = "giropops-senhas";
