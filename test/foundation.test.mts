@@ -65,6 +65,22 @@ test("npm test on a machine without a system tool: one line per missing tool wit
   }
 });
 
+test("the alerting tests name Debian's Prometheus and Alertmanager packages when their engines are missing", () => {
+  const bin = mkdtempSync(join(tmpdir(), "giropops-path-"));
+  try {
+    symlinkSync(process.execPath, join(bin, "node"));
+    const result = spawnSync(process.execPath, ["test/run.mts", "test/monitoring/alert"], { cwd: root, encoding: "utf8", env: { ...process.env, PATH: bin }, timeout: 30_000 });
+    assert.is(result.status, 1, result.stdout + result.stderr);
+    const lines = result.stdout.split("\n").filter((l) => l.startsWith("missing "));
+    for (const [tool, pkg] of [["promtool", "prometheus"], ["prometheus", "prometheus"], ["amtool", "prometheus-alertmanager"], ["prometheus-alertmanager", "prometheus-alertmanager"]]) {
+      assert.ok(lines.some((l) => l.startsWith(`missing ${tool},`) && l.endsWith(`sudo apt-get install -y ${pkg}`)), `${tool}:\n${result.stdout}`);
+    }
+    assert.not.match(result.stdout, /passed/);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
 test("every dependency is pinned to an exact version", () => {
   for (const file of ["package.json", "apps/giropops-senhas/package.json"]) {
     const pkg = JSON.parse(readFileSync(join(root, file), "utf8"));

@@ -99,6 +99,10 @@ const SYSTEM_TOOLS: { name: string; marker: RegExp; command: string; install: st
   { name: "locust", marker: /spawn(Sync)?\(\s*["']locust["']/, command: "locust", install: "sudo apt-get install -y python3-locust" },
   { name: "deno", marker: /\(\s*["']deno["']/, command: "deno", install: `npm install -g deno@${DENO_VERSION}` },
   { name: "kubectl", marker: /\(\s*["']kubectl["']/, command: "kubectl", install: "https://kubernetes.io/docs/tasks/tools/#kubectl (1.33 or newer)" },
+  { name: "promtool", marker: /tool\(\s*["']promtool["']/, command: "promtool", install: "sudo apt-get install -y prometheus" },
+  { name: "prometheus", marker: /["']prometheus["'],\s*["']prometheus-alertmanager["']/, command: "prometheus", install: "sudo apt-get install -y prometheus" },
+  { name: "amtool", marker: /tool\(\s*["']amtool["']/, command: "amtool", install: "sudo apt-get install -y prometheus-alertmanager" },
+  { name: "prometheus-alertmanager", marker: /daemon\(\s*["']prometheus-alertmanager["']/, command: "prometheus-alertmanager", install: "sudo apt-get install -y prometheus-alertmanager" },
   { name: "openssl", marker: /\(\s*["']openssl["']/, command: "openssl", install: "sudo apt-get install -y openssl" },
   { name: "ssh-keygen", marker: /\(\s*["']ssh-keygen["']/, command: "ssh-keygen", install: "sudo apt-get install -y openssh-client" },
 ];
