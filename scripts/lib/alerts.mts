@@ -10,7 +10,8 @@
 // none set Alertmanager is a null receiver: bootstrap and status say so.
 import type { Config } from "./config.mts";
 import { githubRepo } from "./git.mts";
-import { FIELD_MANAGER, secretData, type Kube, type KubeObject } from "./kube.mts";
+import { type Kube, type KubeObject } from "./kube.mts";
+import { opaqueSecret } from "./secrets.mts";
 
 export type AlertConfig = Partial<Pick<Config, "alertNtfyUrl" | "alertNtfyToken" | "alertSlackWebhookUrl" | "alertWebhookUrl">>;
 export type Destination = "ntfy" | "slack" | "webhook";
@@ -70,15 +71,6 @@ export function notificationsSecretData(config: AlertConfig): Record<string, str
   return data;
 }
 
-function secret(where: { namespace: string; name: string }, data: Record<string, string>): KubeObject {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    type: "Opaque",
-    metadata: { name: where.name, namespace: where.namespace, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
-    data: secretData(data),
-  };
-}
 
 /**
  * Both Secrets as .env says now. Unlike the day-0 passwords they follow .env
@@ -87,7 +79,7 @@ function secret(where: { namespace: string; name: string }, data: Record<string,
  * monitoring, the Argo CD install made argocd.
  */
 export function alertSecrets(config: AlertConfig): KubeObject[] {
-  return [secret(ALERT_SECRET, alertSecretData(config)), secret(NOTIFICATIONS_SECRET, notificationsSecretData(config))];
+  return [opaqueSecret(ALERT_SECRET, alertSecretData(config)), opaqueSecret(NOTIFICATIONS_SECRET, notificationsSecretData(config))];
 }
 
 export async function ensureAlertSecrets(kube: Kube, config: AlertConfig): Promise<string> {

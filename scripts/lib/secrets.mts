@@ -59,7 +59,8 @@ export async function ensureSecret(kube: Kube, spec: SecretSpec, secret: (data: 
   return { name, outcome: "created" };
 }
 
-function opaqueSecret(spec: SecretSpec, data: Record<string, string>): KubeObject {
+/** An Opaque Secret bootstrap manages (labelled with its field manager). */
+export function opaqueSecret(spec: Pick<SecretSpec, "name" | "namespace">, data: Record<string, string>): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Secret",
