@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { EXIT, defaultDeps, runCommand, type CommandSpec, type Deps } from "./lib/cli.mts";
 import { CLUSTER_KINDS, type ClusterKind } from "./lib/config.mts";
-import { buildTree, checkout, compareTrees, findHelm, helmRenderer, markdownReport, renderErrorComment, textReport, type ClusterDiff, type TreeOptions } from "./lib/diff.mts";
+import { applicableRootPatches, buildTree, checkout, compareTrees, describePatch, findHelm, helmRenderer, markdownReport, renderErrorComment, textReport, type ClusterDiff, type TreeOptions } from "./lib/diff.mts";
 import { UserError } from "./lib/errors.mts";
 import { RenderError } from "./lib/render.mts";
 import { exit, scriptArguments } from "./lib/runtime.mts";
@@ -66,21 +66,41 @@ export async function diff(argv: string[], deps: Deps): Promise<number> {
       const headName = head ? `${headRef} (${head.commit.slice(0, 12)})` : "the working tree";
       const baseName = `${baseRef} (${base.commit.slice(0, 12)})`;
       const diffs: ClusterDiff[] = [];
+      const notes: string[] = [];
+      const failed = (cluster: string, name: string, error: RenderError): never => {
+        const message = `${cluster} at ${name} does not render: ${error.message}`;
+        // The pull request shows the failure too, not only the job log.
+        if (typeof parsed.values.comment === "string") writeFileSync(parsed.values.comment, renderErrorComment(message));
+        throw new UserError(message);
+      };
+      const attempt = <T,>(build: () => T): T | RenderError => {
+        try {
+          return build();
+        } catch (error) {
+          if (!(error instanceof RenderError)) throw error;
+          return error;
+        }
+      };
       for (const cluster of clusters) {
-        const render = (dir: string, name: string) => {
+        const after = attempt(() => buildTree(cluster, headDir, options));
+        if (after instanceof RenderError) failed(cluster, headName, after);
+        let before = attempt(() => buildTree(cluster, base.dir, options));
+        if (before instanceof RenderError) {
+          // This code's root patches may need what only the head adds: the base without those.
+          const { kept, dropped } = applicableRootPatches(deps.root, base.commit, cluster);
+          if (dropped.length === 0) failed(cluster, baseName, before);
+          const again = checkout(deps.root, base.commit);
           try {
-            return buildTree(cluster, dir, options);
-          } catch (error) {
-            if (!(error instanceof RenderError)) throw error;
-            const message = `${cluster} at ${name} does not render: ${error.message}`;
-            // The pull request shows the failure too, not only the job log.
-            if (typeof parsed.values.comment === "string") writeFileSync(parsed.values.comment, renderErrorComment(message));
-            throw new UserError(message);
+            before = attempt(() => buildTree(cluster, again.dir, { ...options, rootPatches: kept }));
+          } finally {
+            again.remove();
           }
-        };
-        diffs.push(compareTrees(cluster, render(base.dir, baseName), render(headDir, headName)));
+          if (before instanceof RenderError) failed(cluster, baseName, before);
+          notes.push(`${cluster}: ${baseName} is rendered without ${dropped.length} of the root Application's patches, which need what this change adds: ${dropped.map(describePatch).join("; ")}`);
+        }
+        diffs.push(compareTrees(cluster, before as ReturnType<typeof buildTree>, after as ReturnType<typeof buildTree>));
       }
-      const charts = helm ? `chart contents rendered with ${helm}` : `chart contents not rendered: ${options.noCharts}`;
+      const charts = [helm ? `chart contents rendered with ${helm}` : `chart contents not rendered: ${options.noCharts}`, ...notes].join("; ");
       deps.streams.out.write(`Comparing ${baseName} with ${headName}; ${charts}.\n\n${textReport(diffs)}`);
       if (typeof parsed.values.comment === "string") {
         const link = typeof parsed.values.link === "string" ? parsed.values.link : undefined;

@@ -11,7 +11,7 @@ import { delimiter, join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import type { ClusterKind } from "./config.mts";
 import { UserError } from "./errors.mts";
-import { RenderError, describe, isApplication, kustomizationFile, renderCluster, type Rendered } from "./render.mts";
+import { RenderError, describe, isApplication, kustomizationFile, renderCluster, renderRoot, rootPatches, type KustomizePatch, type Rendered } from "./render.mts";
 
 type Obj = Record<string, any>;
 
@@ -78,6 +78,8 @@ export type TreeOptions = {
   chartRenderer?: (app: Obj) => Rendered[];
   /** Why charts are not rendered (shown in the report) when there is no chartRenderer. */
   noCharts?: string;
+  /** The root Application's patches to render with (default: this code's). */
+  rootPatches?: KustomizePatch[];
 };
 
 export function isChartSourced(app: Obj): boolean {
@@ -87,7 +89,7 @@ export function isChartSourced(app: Obj): boolean {
 /** A cluster's tree at the checkout in `root` (null when that revision has no clusters/<name>). */
 export function buildTree(cluster: ClusterKind, root: string, options: TreeOptions = {}): Tree | null {
   if (!kustomizationFile(join(root, "clusters", cluster))) return null;
-  const rendered = renderCluster(cluster, { root });
+  const rendered = renderCluster(cluster, { root, rootPatches: options.rootPatches });
   const tree: Tree = new Map();
   tree.set(ROOT_GROUP, { objects: index(rendered.root.filter((r) => !isApplication(r.object))) });
   const applications = [...rendered.root, ...[...rendered.byApplication.values()].flat()].filter((r) => isApplication(r.object));
@@ -375,6 +377,38 @@ export function checkout(repo: string, ref: string): { dir: string; commit: stri
     throw new UserError(`git archive ${ref} failed: ${archive.stderr.trim().split("\n")[0]}`);
   }
   return { dir, commit: sha, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The root Application's patches (this code's) split into those that apply to
+ * `ref` on their own and those that do not. A change that adds both a root
+ * patch and what it patches (a values key, a ConfigMap entry) leaves the base
+ * without the target: the base is then shown as rendered with the rest,
+ * which is what the cluster runs until bootstrap runs this code.
+ */
+export function applicableRootPatches(repo: string, ref: string, cluster: ClusterKind): { kept: KustomizePatch[]; dropped: KustomizePatch[] } {
+  const kept: KustomizePatch[] = [];
+  const dropped: KustomizePatch[] = [];
+  for (const patch of rootPatches(cluster)) {
+    const tree = checkout(repo, ref);
+    try {
+      renderRoot(cluster, { root: tree.dir, rootPatches: [patch] });
+      kept.push(patch);
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      dropped.push(patch);
+    } finally {
+      tree.remove();
+    }
+  }
+  return { kept, dropped };
+}
+
+/** "Application monitoring (/spec/source/helm/…/runbook_base)": what a root patch touches. */
+export function describePatch(patch: KustomizePatch): string {
+  const target = [patch.target.kind, patch.target.name ?? patch.target.labelSelector].filter(Boolean).join(" ");
+  const paths = (JSON.parse(patch.patch) as { path?: string }[]).map((op) => op.path).filter(Boolean);
+  return `${target}${paths.length ? ` (${paths.slice(0, 2).join(", ")}${paths.length > 2 ? ", …" : ""})` : ""}`;
 }
 
 /** The helm binary on PATH, or undefined. */

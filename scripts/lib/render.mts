@@ -28,7 +28,13 @@ export type Rendered = {
   application?: string;
 };
 
-export type RenderOptions = { root?: string };
+export type KustomizePatch = { target: Record<string, string>; patch: string };
+
+export type RenderOptions = {
+  root?: string;
+  /** The root Application's patches to render with (default: rootPatches(cluster), this code's). */
+  rootPatches?: KustomizePatch[];
+};
 
 /** A resource that cannot be fetched offline: left out of renders, listed in the report. */
 export type RemoteEntry = { kustomization: string; url: string; droppedPatches: string[] };
@@ -229,7 +235,6 @@ function readDirectory(rel: string, root: string): Rendered[] {
 
 // ---- the root Application's patches ------------------------------------------
 
-type KustomizePatch = { target: Record<string, string>; patch: string };
 
 // bootstrap builds the root Application with rootApplication(); validation
 // renders with the very same patches, so what is checked is what Argo CD renders.
@@ -252,7 +257,7 @@ export function renderRoot(cluster: ClusterKind, opts: RenderOptions = {}): Rend
     const file = kustomizationFile(join(ws.copy, dir));
     if (!file) throw new RenderError(dir, `${dir}: no kustomization.yaml`);
     const k = readKustomization(file);
-    k.patches = [...(k.patches ?? []), ...rootPatches(cluster)];
+    k.patches = [...(k.patches ?? []), ...(opts.rootPatches ?? rootPatches(cluster))];
     writeFileSync(file, stringify(k));
     ws.rootPatched.add(cluster);
     ws.cache.delete(dir);

@@ -72,6 +72,13 @@ const secretBefore = commit("a Secret");
 edit(repo, "gitops/locust/secret.yaml", "s3cr3t-before", "s3cr3t-after");
 const secretAfter = commit("the Secret changes");
 
+// A change that adds a root patch's target together with the patch (as the
+// runbook label did): the base lacks the key the root patch replaces.
+edit(repo, "gitops/monitoring/application.yaml", "            externalLabels:\n              runbook_base: https://github.com/giropops/giropops-platform/blob/main\n", "");
+const withoutTarget = commit("monitoring values without the runbook label");
+edit(repo, "gitops/monitoring/application.yaml", "            storageSpec:\n", "            externalLabels:\n              runbook_base: https://github.com/giropops/giropops-platform/blob/main\n            storageSpec:\n");
+const withTarget = commit("the runbook label is back");
+
 async function run(...argv: string[]) {
   const h = harness({ overrides: { root: repo } });
   const code = await diff(argv, h.deps);
@@ -317,6 +324,17 @@ function write(name: string, text: string): string {
   writeFileSync(join(scratch, name), text);
   return join(scratch, name);
 }
+
+test("a base the root patches cannot render (this change adds their target) is shown without those patches, and says so", async () => {
+  const { code, output } = await run("--base", withoutTarget, "--head", withTarget, "--cluster", "kind", "--skip-charts");
+  assert.is(code, 0, output);
+  assert.match(output, /is rendered without 1 of the root Application's patches, which need what this change adds: Application monitoring \(\/spec\/source\/helm\/valuesObject\/prometheus\/prometheusSpec\/externalLabels\/runbook_base/);
+  assert.match(output, /runbook_base/, "the added label shows in the diff");
+  // the other way round the head is what must render: that is a failure
+  const reverse = await run("--base", withTarget, "--head", withoutTarget, "--cluster", "kind", "--skip-charts");
+  assert.is(reverse.code, 1);
+  assert.match(reverse.output, /kind at .* does not render: .*runbook_base/);
+});
 
 test("maskSecret: only v1 Secrets, data and stringData, changed values marked", () => {
   const before = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { a: "QQ==", b: "Qg==" } };
