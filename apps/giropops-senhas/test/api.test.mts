@@ -2,6 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DIGITS, LETTERS, PUNCTUATION } from "../src/generator.mts";
+import { OUTAGE_SERIES } from "../src/metrics.mts";
 import { LIST_KEY } from "../src/store.mts";
 import { postJson, redisClient, startInProcess } from "./harness.mts";
 import { startRedis } from "./redis-server.mts";
@@ -191,6 +192,14 @@ test("/healthz and /readyz answer 200 while Redis is up; unknown routes 404 JSON
   const missing = await fetch(`${base}/nope`);
   assert.is(missing.status, 404);
   assert.equal(await missing.json(), { statusCode: 404, error: "Not Found", message: "no route GET /nope" });
+});
+
+test("/metrics exports the 503s a Redis outage produces as 0 before any happened (rate() ignores a series' first value)", async () => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  for (const { method, route } of OUTAGE_SERIES) {
+    const escaped = route.replaceAll("/", "\\/");
+    assert.match(text, new RegExp(`^http_request_duration_seconds_count\\{method="${method}",route="${escaped}",status_code="503"\\} 0$`, "m"), `${method} ${route}`);
+  }
 });
 
 test("/metrics exposes senha_gerada_total, RED histogram by route and status, process metrics", async () => {
