@@ -10,7 +10,7 @@
 // none set Alertmanager is a null receiver: bootstrap and status say so.
 import type { Config } from "./config.mts";
 import { githubRepo } from "./git.mts";
-import { type Kube, type KubeObject } from "./kube.mts";
+import { FIELD_MANAGER, type Kube, type KubeObject } from "./kube.mts";
 import { opaqueSecret } from "./secrets.mts";
 
 export type AlertConfig = Partial<Pick<Config, "alertNtfyUrl" | "alertNtfyToken" | "alertSlackWebhookUrl" | "alertWebhookUrl">>;
@@ -82,8 +82,16 @@ export function alertSecrets(config: AlertConfig): KubeObject[] {
   return [opaqueSecret(ALERT_SECRET, alertSecretData(config)), opaqueSecret(NOTIFICATIONS_SECRET, notificationsSecretData(config))];
 }
 
+/**
+ * The field manager of the alert Secrets, apart from the day-0 one: upstream
+ * ships argocd-notifications-secret (empty) in Argo CD's install, so the
+ * hand-over to Argo CD lets go of the day-0 manager's part of it; this one
+ * keeps owning the destinations, so one removed from .env leaves the Secret.
+ */
+export const ALERTS_FIELD_MANAGER = `${FIELD_MANAGER}-alerts`;
+
 export async function ensureAlertSecrets(kube: Kube, config: AlertConfig): Promise<string> {
-  await kube.apply(alertSecrets(config));
+  await kube.apply(alertSecrets(config), { fieldManager: ALERTS_FIELD_MANAGER });
   return alertsSummary(configuredDestinations(config));
 }
 

@@ -198,13 +198,6 @@ const DAY0_KINDS: { apiVersion: string; kind: string; namespaced: boolean }[] = 
 
 type ManagedFieldsEntry = { manager?: string; operation?: string };
 
-/**
- * Day-0 objects whose content bootstrap keeps writing after the hand-over:
- * upstream ships argocd-notifications-secret empty and bootstrap fills it from
- * .env (lib/alerts.mts). Keeping bootstrap's ownership of its data is what lets
- * a destination removed from .env leave the Secret on the next run.
- */
-const KEPT_BY_BOOTSTRAP = new Set(["Secret/argocd-notifications-secret"]);
 
 /**
  * Once Argo CD applies the day-0 objects from git itself, bootstrap's field
@@ -223,7 +216,6 @@ export async function handOverFieldOwnership(kube: Kube): Promise<string[]> {
       const entries = (object.metadata.managedFields ?? []) as ManagedFieldsEntry[];
       const ours = entries.findIndex((e) => e.manager === FIELD_MANAGER && e.operation === "Apply");
       if (ours === -1 || !entries.some((e) => e.manager === ARGOCD_FIELD_MANAGER)) continue;
-      if (KEPT_BY_BOOTSTRAP.has(`${object.kind ?? type.kind}/${object.metadata.name}`)) continue;
       await kube.jsonPatch(object, [
         { op: "test", path: `/metadata/managedFields/${ours}/manager`, value: FIELD_MANAGER },
         { op: "remove", path: `/metadata/managedFields/${ours}` },

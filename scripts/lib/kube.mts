@@ -56,8 +56,12 @@ export type Kube = {
   readonly target: KubeTarget;
   /** Throws a UserError with a fix when the API server cannot be reached. */
   version(): Promise<string>;
-  /** Server-side apply, Namespaces and CRDs first; returns the applied objects. */
-  apply(objects: KubeObject[]): Promise<KubeObject[]>;
+  /**
+   * Server-side apply, Namespaces and CRDs first; returns the applied objects.
+   * As FIELD_MANAGER unless `fieldManager` names another (ownership that
+   * outlives the day-0 hand-over to Argo CD).
+   */
+  apply(objects: KubeObject[], options?: { fieldManager?: string }): Promise<KubeObject[]>;
   get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(query: ListQuery): Promise<T[]>;
   create<T extends KubeObject = KubeObject>(object: T): Promise<T>;
@@ -391,13 +395,13 @@ export function createKube(target: KubeTarget, options: KubeOptions = {}): Kube 
       const info = await wrap(`asking ${server} for its version failed`, () => apiClient(kc, VersionApi, timeoutMs).getCode());
       return info.gitVersion;
     },
-    async apply(objects) {
+    async apply(objects, options = {}) {
       const applied: KubeObject[] = [];
       for (const object of applyOrder(objects)) {
         applied.push(
           await wrap(`server-side apply of ${describeObject(object)} failed`, () => {
             const exact = structuredClone(object);
-            return api.patchExactly(exact, exact, PatchStrategy.ServerSideApply, { fieldManager: FIELD_MANAGER, force: "true" });
+            return api.patchExactly(exact, exact, PatchStrategy.ServerSideApply, { fieldManager: options.fieldManager ?? FIELD_MANAGER, force: "true" });
           }),
         );
       }
