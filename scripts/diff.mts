@@ -67,12 +67,13 @@ export async function diff(argv: string[], deps: Deps): Promise<number> {
       const baseName = `${baseRef} (${base.commit.slice(0, 12)})`;
       const diffs: ClusterDiff[] = [];
       const notes: string[] = [];
-      const failed = (cluster: string, name: string, error: RenderError): never => {
+      // A declaration (not an arrow) so TypeScript narrows after a call to it.
+      function failed(cluster: string, name: string, error: RenderError): never {
         const message = `${cluster} at ${name} does not render: ${error.message}`;
         // The pull request shows the failure too, not only the job log.
         if (typeof parsed.values.comment === "string") writeFileSync(parsed.values.comment, renderErrorComment(message));
         throw new UserError(message);
-      };
+      }
       const attempt = <T,>(build: () => T): T | RenderError => {
         try {
           return build();
@@ -98,7 +99,7 @@ export async function diff(argv: string[], deps: Deps): Promise<number> {
           if (before instanceof RenderError) failed(cluster, baseName, before);
           notes.push(`${cluster}: ${baseName} is rendered without ${dropped.length} of the root Application's patches, which need what this change adds: ${dropped.map(describePatch).join("; ")}`);
         }
-        diffs.push(compareTrees(cluster, before as ReturnType<typeof buildTree>, after as ReturnType<typeof buildTree>));
+        diffs.push(compareTrees(cluster, before, after));
       }
       const charts = [helm ? `chart contents rendered with ${helm}` : `chart contents not rendered: ${options.noCharts}`, ...notes].join("; ");
       deps.streams.out.write(`Comparing ${baseName} with ${headName}; ${charts}.\n\n${textReport(diffs)}`);
